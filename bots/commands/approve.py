@@ -1,0 +1,22 @@
+from bots import messages
+from bots.grammar import DEPLOYMENT, Arg
+from bots.registry import Context, command
+from bots.types import Reply
+from chatops_site.deploys import engine
+
+
+@command("approve", "Approve a deployment that waits for approval", DEPLOYMENT)
+def approve(ctx: Context) -> Reply:
+    ctx.deployment = engine.approve(ctx.user, ctx.args["deployment"])
+    return messages.describe(ctx.deployment, f"approved by {ctx.user.get_username()}")
+
+
+@command(
+    "reject",
+    "Reject a deployment that waits for approval",
+    DEPLOYMENT,
+    Arg("reason", "why, for the requester", kind="rest", required=False),
+)
+def reject(ctx: Context) -> Reply:
+    ctx.deployment = engine.reject(ctx.user, ctx.args["deployment"], ctx.args["reason"] or "")
+    return messages.describe(ctx.deployment, ctx.deployment.events.last().message)

@@ -1,0 +1,36 @@
+from bots.grammar import ENVIRONMENT, SERVICE, optional
+from bots.messages import ICONS
+from bots.registry import Context, command
+from bots.types import Reply
+from chatops_site.catalog import rbac
+from chatops_site.catalog.models import Action
+from chatops_site.deploys.models import Deployment, State
+from chatops_site.durations import format_duration, format_moment
+
+LIMIT = 10
+
+
+@command(
+    "history",
+    "Show the latest deployments",
+    optional(SERVICE),
+    optional(ENVIRONMENT),
+    action=Action.VIEW,
+)
+def history(ctx: Context) -> Reply:
+    deployments = Deployment.objects.select_related("target__service", "target__environment", "requested_by")
+    deployments = rbac.restrict(deployments, ctx.user, Action.VIEW, "target__service", "target__environment")
+    if ctx.args["service"]:
+        deployments = deployments.filter(target__service=ctx.args["service"])
+    if ctx.args["env"]:
+        deployments = deployments.filter(target__environment=ctx.args["env"])
+    lines = []
+    for d in deployments.order_by("-requested_at", "-id")[:LIMIT]:
+        took = f" in {format_duration(d.duration)}" if d.duration is not None else ""
+        lines.append(
+            f"{ICONS[State(d.state)]} #{d.pk} {d.target.service.name} {d.version} -> {d.target.environment.name}"
+            f"  {d.get_state_display()}{took}, by {d.requested_by.get_username()} {format_moment(d.requested_at)}"
+        )
+    if not lines:
+        return Reply("No deployments yet.")
+    return Reply("\n".join(lines))

@@ -1,0 +1,142 @@
+"""The command engine: Invocation -> parse -> resolve identity -> authorize -> handle -> Reply.
+
+Every platform (Slack, Discord, console, web) calls `handle()`. It writes the `CommandRun` audit row
+for every command, whatever happens to it, before the answer leaves.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import time
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+import bots.commands  # noqa: F401 - registers the commands
+from bots.grammar import InvalidCommand, parse, resolve
+from bots.models import CommandRun, Outcome
+from bots.registry import COMMANDS, Command, Context
+from bots.types import Invocation, Reply
+from chatops_site.catalog import rbac
+from chatops_site.catalog.models import ChatIdentity
+from chatops_site.deploys.engine import DeployError
+
+log = logging.getLogger("chatops.commands")
+
+UMBRELLA = "ops"
+
+
+def split_umbrella(name: str, text: str) -> tuple[str, str]:
+    """`/ops deploy web-app prod` is `/deploy web-app prod`; bare `/ops` is `/help`."""
+    name = name.strip().lstrip("/").lower()
+    if name == UMBRELLA:
+        name, _, text = text.strip().partition(" ")
+        name = name.lstrip("/").lower() or "help"
+    return name, text.strip()
+
+
+def identify(invocation: Invocation):
+    """The Django user linked to this chat account, or None."""
+    identity = (
+        ChatIdentity.objects.filter(
+            platform=invocation.platform, workspace=invocation.workspace, chat_user_id=invocation.chat_user_id
+        )
+        .select_related("user")
+        .first()
+    )
+    if identity is None or not identity.user.is_active:
+        return None
+    return identity.user
+
+
+def find_command(name: str) -> Command:
+    try:
+        return COMMANDS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, COMMANDS, n=1)
+        hint = f" - did you mean /{close[0]}?" if close else ""
+        raise InvalidCommand(f"unknown command /{name}{hint} Try /help.") from None
+
+
+def handle(invocation: Invocation) -> Reply:
+    """Run one command and answer it; never raises."""
+    if invocation.request_id:
+        seen = CommandRun.objects.filter(platform=invocation.platform, request_id=invocation.request_id).first()
+        if seen is not None:  # the platform retried a request we already answered
+            return Reply(seen.reply, public=seen.reply_public, run_id=seen.pk)
+    started = time.monotonic()
+    name, text = split_umbrella(invocation.command, invocation.text)
+    user = identify(invocation)
+    run = CommandRun(
+        platform=invocation.platform,
+        workspace=invocation.workspace,
+        channel=invocation.channel,
+        chat_user_id=invocation.chat_user_id,
+        chat_user_name=invocation.chat_user_name,
+        user=user,
+        command=name[:32],
+        text=text,
+        reply_handle=invocation.reply_handle,
+        request_id=invocation.request_id,
+        received_at=invocation.received_at,
+    )
+    try:
+        run.save()
+    except IntegrityError:  # the same request arrived twice at once; the other copy answers it
+        return Reply("")
+    try:
+        with transaction.atomic():
+            # Follow-up tasks enqueued by the handler run only after this commits, with the run linked.
+            reply, outcome, error = _run(invocation, name, text, user, run)
+            _finish(run, reply, outcome, error, started)
+    except Exception as exc:
+        log.exception("/%s %s failed (run %s)", name, text, run.pk)
+        reply = Reply(f"Something went wrong with /{name}; it has been logged as command run {run.pk}.")
+        _finish(run, reply, Outcome.ERROR, f"{exc.__class__.__name__}: {exc}", started)
+    reply.run_id = run.pk
+    return reply
+
+
+def _run(invocation: Invocation, name: str, text: str, user, run: CommandRun) -> tuple[Reply, str, str]:
+    command = None
+    try:
+        command = find_command(name)
+        values = parse(command.args, text)
+        run.args = values
+        run.service = values.get("service", "")[:64]
+        run.environment = values.get("env", "")[:50]
+        if user is None and name not in settings.CHATOPS_OPEN_COMMANDS:
+            raise rbac.Denied(_unlinked(invocation))
+        args = resolve(command.args, values)
+        if command.action:
+            rbac.require(user, command.action, args.get("service"), args.get("env"))
+        context = Context(invocation=invocation, user=user, args=args)
+        reply = command.handler(context)
+        run.deployment = context.deployment
+        return reply, Outcome.OK, ""
+    except InvalidCommand as exc:
+        usage = f"\nUsage: {command.usage}" if command is not None else ""
+        return Reply(f"{exc}{usage}"), Outcome.INVALID, str(exc)
+    except (rbac.Denied, DeployError) as exc:
+        return Reply(str(exc)), Outcome.REFUSED, str(exc)
+
+
+def _unlinked(invocation: Invocation) -> str:
+    return (
+        f"Your {invocation.platform} account ({invocation.chat_user_id}) is not linked to a ChatOps user yet. "
+        "Ask an admin to add a chat identity for it; until then you can use "
+        + ", ".join(f"/{c}" for c in settings.CHATOPS_OPEN_COMMANDS)
+        + "."
+    )
+
+
+def _finish(run: CommandRun, reply: Reply, outcome: str, error: str, started: float) -> None:
+    run.reply = reply.text
+    run.reply_public = reply.public
+    run.outcome = outcome
+    run.error = error
+    run.finished_at = timezone.now()
+    run.duration_ms = int((time.monotonic() - started) * 1000)
+    run.save()

@@ -1,0 +1,78 @@
+"""`manage.py chatops --as alice "/deploy web-app staging"`: the console adapter, our Hubot shell."""
+
+from __future__ import annotations
+
+import time
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from bots.engine import handle
+from bots.models import CommandRun, ConsoleMessage, Outcome
+from bots.platforms.console import WORKSPACE, render
+from bots.types import Invocation
+from chatops_site.deploys.models import State
+
+POLL = 0.3
+
+
+class Command(BaseCommand):
+    help = "Run a chat command through the engine as a user and print the reply and its follow-ups."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--as", dest="username", required=True, help="the console user to act as")
+        parser.add_argument("line", nargs="?", help='e.g. "/deploy web-app staging"; none opens a prompt')
+        parser.add_argument("--no-wait", action="store_true", help="return after the first answer")
+        parser.add_argument("--timeout", type=float, default=900, help="seconds to follow the work (default 900)")
+
+    def handle(self, *args, username, line, no_wait, timeout, **options):
+        if not get_user_model().objects.filter(username=username).exists():
+            self.stderr.write(f"note: there is no user {username!r}; you act as an unlinked chat user")
+        if line:
+            if not self._run(username, line, wait=not no_wait, timeout=timeout):
+                raise CommandError("the command did not succeed")
+            return
+        self.stdout.write(f"ChatOps console as {username}. Type /help, or an empty line to leave.")
+        while True:
+            try:
+                line = input("chatops> ").strip()
+            except EOFError:
+                break
+            if not line:
+                break
+            self._run(username, line, wait=not no_wait, timeout=timeout)
+
+    def _run(self, username: str, line: str, wait: bool, timeout: float) -> bool:
+        """Print the answer and follow-ups; True unless the command or its deployment failed."""
+        invocation = Invocation.from_line(line, platform="console", workspace=WORKSPACE, chat_user_id=username)
+        invocation.chat_user_name = username
+        reply = handle(invocation)
+        self.stdout.write(render(reply))
+        run = CommandRun.objects.select_related("deployment").get(pk=reply.run_id)
+        if run.outcome != Outcome.OK:
+            return False
+        if not wait or run.deployment_id is None or reply.final:
+            return True
+        return self._follow(run, timeout)
+
+    def _follow(self, run, timeout: float) -> bool:
+        seen = 0
+        deadline = time.monotonic() + timeout
+        hinted = False
+        started = time.monotonic()
+        while time.monotonic() < deadline:
+            for message in ConsoleMessage.objects.filter(run=run, pk__gt=seen).order_by("pk"):
+                seen = message.pk
+                self.stdout.write(message.text)
+                if message.final:
+                    run.deployment.refresh_from_db()
+                    return run.deployment.state == State.SUCCEEDED
+            run.deployment.refresh_from_db()
+            if run.deployment.state == State.AWAITING_APPROVAL:
+                return True  # nothing happens until someone decides; they will see it through
+            if not hinted and time.monotonic() - started > 15 and run.deployment.state == State.QUEUED:
+                self.stderr.write("(still queued: is a worker running? start one with `manage.py qcluster`)")
+                hinted = True
+            time.sleep(POLL)
+        self.stderr.write(f"stopped following after {timeout:.0f}s; /history shows how it ends")
+        return False

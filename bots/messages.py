@@ -1,0 +1,96 @@
+"""How deployments are described in chat, in one place for command answers and notifications."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from bots.types import Button, Reply
+from chatops_site.catalog import rbac
+from chatops_site.catalog.models import Action
+from chatops_site.deploys.models import ACTIVE_STATES, Deployment, DeploymentEvent, State
+from chatops_site.durations import format_duration
+
+ICONS = {
+    State.AWAITING_APPROVAL: "⏸",
+    State.QUEUED: "⏳",
+    State.DISPATCHING: "🚀",
+    State.RUNNING: "🔄",
+    State.SUCCEEDED: "✅",
+    State.FAILED: "❌",
+    State.REJECTED: "🚫",
+    State.EXPIRED: "⌛",
+    State.CANCELLED: "🚫",
+    State.TIMED_OUT: "⌛",
+}
+
+
+def headline(deployment: Deployment) -> str:
+    target = deployment.target
+    verb = "Rollback" if deployment.kind == "rollback" else "Deploy"
+    return f"{verb} #{deployment.pk} of {target.service.name} {deployment.version} to {target.environment.name}"
+
+
+def approvers(deployment: Deployment) -> list[str]:
+    target = deployment.target
+    holders = rbac.holders(Action.APPROVE, target.service, target.environment)
+    return [u.get_username() for u in holders if u.pk != deployment.requested_by_id]
+
+
+def _blocker(deployment: Deployment) -> str:
+    """Which deployments of the same target go first."""
+    earlier = Q(queued_at__lt=deployment.queued_at) | Q(queued_at=deployment.queued_at, pk__lt=deployment.pk)
+    ahead = (
+        Deployment.objects.filter(target_id=deployment.target_id)
+        .filter(Q(state__in=ACTIVE_STATES) | (Q(state=State.QUEUED) & earlier))
+        .order_by("queued_at", "id")
+        .values_list("pk", flat=True)
+    )
+    return "; waiting behind " + ", ".join(f"#{pk}" for pk in ahead) if ahead else ""
+
+
+def describe(deployment: Deployment, message: str = "") -> Reply:
+    """The state of a deployment, as one message."""
+    state = State(deployment.state)
+    text = f"{ICONS[state]} {headline(deployment)}"
+    fields = [("Requested by", deployment.requested_by.get_username())]
+    buttons: list[Button] = []
+    if state == State.AWAITING_APPROVAL:
+        names = approvers(deployment)
+        text += " is waiting for approval"
+        fields.append(("Can approve", ", ".join(names) if names else "nobody yet: grant 'approve' in the admin"))
+        buttons = [
+            Button("Approve", "approve", str(deployment.pk)),
+            Button("Reject", "reject", str(deployment.pk), style="danger"),
+        ]
+    elif state == State.QUEUED:
+        text += " is queued" + _blocker(deployment)
+    elif state in ACTIVE_STATES:
+        text += f" is {state.label}"
+    elif state == State.SUCCEEDED:
+        text += " succeeded"
+    else:
+        text += f" {state.label}"
+    if message:
+        text += f": {message}"
+    if deployment.rollback_of_id:
+        fields.append(("Rolls back", f"#{deployment.rollback_of_id} ({deployment.rollback_of.version})"))
+    if deployment.duration is not None:
+        fields.append(("Duration", format_duration(deployment.duration)))
+    if deployment.artifact:
+        fields.append(("Artifact", deployment.artifact))
+    links = [("Run", deployment.provider_run_url)] if deployment.provider_run_url else []
+    return Reply(text, fields=fields, buttons=buttons, links=links, public=True, final=deployment.is_final)
+
+
+def transition(event: DeploymentEvent) -> Reply:
+    """A notification for one transition; says who moved it when a person did."""
+    deployment = event.deployment
+    message = event.message if event.to_state in (State.FAILED, State.TIMED_OUT, State.REJECTED) else ""
+    reply = describe(deployment, message)
+    if event.to_state != deployment.state:  # the deployment moved on; describe the event, not now
+        reply.text = f"{ICONS[State(event.to_state)]} {headline(deployment)}: {State(event.to_state).label}"
+        reply.buttons = []
+        reply.final = False
+    elif event.actor_id and event.to_state in (State.QUEUED, State.CANCELLED):
+        reply.text += f" ({event.message})"
+    return reply

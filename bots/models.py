@@ -1,0 +1,84 @@
+"""Command history (the audit log of everything typed at the bot) and the console's message outbox."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from chatops_site.catalog.models import Platform
+
+
+class Outcome(models.TextChoices):
+    PENDING = "pending", "pending"
+    OK = "ok", "ok"
+    INVALID = "invalid", "invalid"
+    REFUSED = "refused", "refused"
+    ERROR = "error", "error"
+
+
+class CommandRun(models.Model):
+    """One command as received from a chat user, with what the bot answered. Append-only."""
+
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    workspace = models.CharField(max_length=100, blank=True)
+    channel = models.CharField(max_length=100, blank=True)
+    chat_user_id = models.CharField(max_length=100)
+    chat_user_name = models.CharField(max_length=150, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    command = models.CharField(max_length=32, blank=True)
+    text = models.TextField(blank=True, help_text="The argument text exactly as typed.")
+    args = models.JSONField(default=dict, blank=True)
+    # Denormalised from args so the history page can filter millions of rows on an index.
+    service = models.CharField(max_length=64, blank=True)
+    environment = models.CharField(max_length=50, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    error = models.TextField(blank=True)
+    reply = models.TextField(blank=True)
+    reply_public = models.BooleanField(default=False)
+    # How follow-ups reach the user: Slack response_url, Discord interaction token...
+    reply_handle = models.TextField(blank=True)
+    request_id = models.CharField(max_length=200, blank=True, help_text="The platform's id, for de-duplication.")
+    deployment = models.ForeignKey(
+        "deploys.Deployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="command_runs"
+    )
+    received_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "request_id"], condition=~Q(request_id=""), name="one_run_per_platform_request"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["-received_at", "-id"]),
+            models.Index(fields=["user", "-received_at"]),
+            models.Index(fields=["service", "-received_at"]),
+            models.Index(fields=["command", "-received_at"]),
+            models.Index(fields=["outcome", "-received_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.command} {self.text}".strip()
+
+
+class ConsoleMessage(models.Model):
+    """A message for the console or web command box: follow-ups of a run, or posts to a console channel.
+
+    Tasks run in worker processes, so follow-ups travel through the database to whoever is watching.
+    """
+
+    run = models.ForeignKey(CommandRun, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
+    channel = models.CharField(max_length=100, blank=True)
+    text = models.TextField()
+    final = models.BooleanField(default=False, help_text="The run's work has ended; nothing more will follow.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.text[:80]

@@ -1,0 +1,53 @@
+"""Platform-neutral types: what a chat platform hands the engine, and what the engine hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+
+@dataclass
+class Invocation:
+    """One command as typed by a chat user, whatever the platform."""
+
+    platform: str
+    chat_user_id: str
+    command: str  # "deploy", "/deploy" or the "ops" umbrella
+    text: str = ""
+    workspace: str = ""
+    channel: str = ""
+    chat_user_name: str = ""
+    reply_handle: str = ""  # Slack response_url, Discord interaction token...
+    request_id: str = ""  # the platform's own id, so a retried request is answered once
+    received_at: datetime = field(default_factory=timezone.now)
+
+    @classmethod
+    def from_line(cls, line: str, **kwargs) -> Invocation:
+        """Split a typed line such as `/deploy web-app prod` into command and argument text."""
+        command, _, text = line.strip().partition(" ")
+        return cls(command=command, text=text.strip(), **kwargs)
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button that runs a command when pressed, e.g. Approve -> `/approve 12`."""
+
+    label: str
+    command: str
+    value: str
+    style: str = "primary"  # primary | danger
+
+
+@dataclass
+class Reply:
+    """What the bot says, before any platform renders it."""
+
+    text: str
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    public: bool = False  # in the channel for everyone, or only to the person who asked
+    final: bool = False  # nothing more will follow about this piece of work
+    run_id: int | None = None  # the CommandRun that recorded this answer, when it answers a command

@@ -1,0 +1,149 @@
+"""The catalog: what can be deployed where, and who may do what to it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+channel_validator = RegexValidator(
+    r"^((slack|discord|console):[\w.#-]+|discord-webhook:https?://\S+)$",
+    "Use slack:<channel id>, discord:<channel id>, discord-webhook:<url> or console:<name>.",
+)
+
+
+class Action(models.TextChoices):
+    """What a grant allows. Anything that changes a system is denied unless granted."""
+
+    DEPLOY = "deploy", "deploy"
+    ROLLBACK = "rollback", "rollback"
+    APPROVE = "approve", "approve"
+    LOCK = "lock", "lock / unlock"
+    VIEW = "view", "view history"
+
+
+class Platform(models.TextChoices):
+    SLACK = "slack", "Slack"
+    DISCORD = "discord", "Discord"
+    CONSOLE = "console", "Console / web"
+
+
+class Provider(models.TextChoices):
+    SIMULATED = "simulated", "Simulated (offline demo)"
+    GITHUB_ACTIONS = "github_actions", "GitHub Actions"
+    JENKINS = "jenkins", "Jenkins"
+    ARGOCD = "argocd", "Argo CD"
+
+
+class Environment(models.Model):
+    """A stage software moves through: dev, staging, prod..."""
+
+    name = models.SlugField(max_length=50, unique=True)
+    order = models.PositiveIntegerField(default=100, help_text="Lower comes first in lists and /status.")
+    requires_approval = models.BooleanField(
+        default=False, help_text="Deploys wait until someone else holding 'approve' here approves them."
+    )
+    protected = models.BooleanField(
+        default=False, help_text="Protected environments cannot be deleted (admin, catalog prune)."
+    )
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    """A piece of software the team deploys, named as people type it in chat."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    repository = models.CharField(max_length=200, blank=True, help_text="GitHub owner/name")
+    description = models.CharField(max_length=300, blank=True)
+    team = models.CharField(max_length=100, blank=True)
+    cost_tag = models.CharField(max_length=200, blank=True, help_text="Value of the cost allocation tag.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeployTarget(models.Model):
+    """One service in one environment, and how to deploy it there."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="targets")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="targets")
+    provider = models.CharField(max_length=20, choices=Provider.choices, default=Provider.SIMULATED)
+    settings = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Provider settings, e.g. {"workflow": "deploy.yml", "ref": "main"}; simulated: {"delay": "5s"}.',
+    )
+    default_version = models.CharField(max_length=200, default="main")
+    channel = models.CharField(
+        max_length=300, blank=True, validators=[channel_validator], help_text="Where this target's news is posted."
+    )
+    timeout = models.DurationField(default=timedelta(minutes=30), help_text="A deployment running longer fails.")
+
+    class Meta:
+        ordering = ["service__name", "environment__order"]
+        constraints = [models.UniqueConstraint(fields=["service", "environment"], name="one_target_per_service_env")]
+
+    def __str__(self) -> str:
+        return f"{self.service.name}/{self.environment.name}"
+
+
+class Grant(models.Model):
+    """Allows a user or a group one action on a service and environment (blank means all)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.CASCADE, help_text="Blank: every service."
+    )
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.CASCADE, help_text="Blank: every environment."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False)),
+                name="grant_has_user_or_group",
+            )
+        ]
+        indexes = [models.Index(fields=["action", "user"]), models.Index(fields=["action", "group"])]
+
+    def __str__(self) -> str:
+        who = self.user.get_username() if self.user_id else f"group {self.group}"
+        where = f"{self.service or '*'}/{self.environment or '*'}"
+        return f"{who} may {self.action} {where}"
+
+
+class ChatIdentity(models.Model):
+    """Links a chat account (platform, workspace or guild, user id) to a ChatOps user."""
+
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    workspace = models.CharField(
+        max_length=100, blank=True, help_text="Slack team id, Discord guild id (blank for DMs), 'local' for console."
+    )
+    chat_user_id = models.CharField(max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_identities")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "chat identities"
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "workspace", "chat_user_id"], name="one_user_per_chat_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.workspace}/{self.chat_user_id} -> {self.user}"

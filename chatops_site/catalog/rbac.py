@@ -1,0 +1,78 @@
+"""Who may do what: the one place that answers it, for chat, web, API and tasks alike."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+
+from chatops_site.catalog.models import Action, Environment, Grant, Service
+
+
+class Denied(Exception):
+    """The user lacks the grant; the message is safe to show to that user."""
+
+
+def _grants(user, action: str) -> QuerySet[Grant]:
+    return Grant.objects.filter(Q(user=user) | Q(group__in=user.groups.all()), action=action)
+
+
+def may(user, action: str, service: Service | None = None, environment: Environment | None = None) -> bool:
+    """True when a grant covers the action on that service and environment.
+
+    A blank service or environment on the grant means "all"; a blank argument here means "any":
+    `may(carol, "view")` asks whether carol may view anything at all.
+    """
+    if user is None or not user.is_active:
+        return False
+    grants = _grants(user, action)
+    if service is not None:
+        grants = grants.filter(Q(service=None) | Q(service=service))
+    if environment is not None:
+        grants = grants.filter(Q(environment=None) | Q(environment=environment))
+    return grants.exists()
+
+
+def require(user, action: str, service: Service | None = None, environment: Environment | None = None) -> None:
+    """Raise `Denied` with a readable reason unless `may()` agrees."""
+    if may(user, action, service, environment):
+        return
+    who = user.get_username() if user is not None else "you"
+    what = Action(action).label
+    if service is not None and environment is not None:
+        where = f" {service.name} in {environment.name}"
+    elif service is not None:
+        where = f" {service.name}"
+    else:
+        where = ""
+    raise Denied(f"{who} may not {what}{where}: ask an admin for the '{action}' grant.")
+
+
+def holders(action: str, service: Service, environment: Environment) -> QuerySet:
+    """Active users who hold `action` on that service and environment, directly or through a group."""
+    covering = Grant.objects.filter(
+        Q(service=None) | Q(service=service), Q(environment=None) | Q(environment=environment), action=action
+    )
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(grant__in=covering) | Q(groups__grant__in=covering))
+        .distinct()
+        .order_by("username")
+    )
+
+
+def restrict(queryset: QuerySet, user, action: str, service_field: str, environment_field: str) -> QuerySet:
+    """Narrow `queryset` to rows whose service and environment the user holds `action` on."""
+    if user is None or not user.is_active:
+        return queryset.none()
+    condition = Q(pk__in=[])
+    for service_id, environment_id in _grants(user, action).values_list("service_id", "environment_id"):
+        if service_id is None and environment_id is None:
+            return queryset  # a grant on everything
+        scope = Q()
+        if service_id is not None:
+            scope &= Q(**{f"{service_field}_id": service_id})
+        if environment_id is not None:
+            scope &= Q(**{f"{environment_field}_id": environment_id})
+        condition |= scope
+    return queryset.filter(condition)

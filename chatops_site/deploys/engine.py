@@ -1,0 +1,377 @@
+"""The deploy rules, in one place: every entry point (chat, console, web, REST API, tasks) calls these.
+
+A deployment moves `awaiting_approval -> queued -> dispatching -> running -> succeeded | failed`, or
+ends `rejected`, `expired`, `cancelled` or `timed_out`. At most one deployment per target is active
+(dispatching or running); the database enforces it with a partial unique index, and `start_next`
+takes a row lock on the target so that concurrent requests queue in order instead of colliding.
+Every transition is written as a `DeploymentEvent` and announced through the notifier after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from chatops_site.catalog import rbac
+from chatops_site.catalog.models import Action, DeployTarget, Environment, Service
+from chatops_site.deploys import queue
+from chatops_site.deploys.models import (
+    ACTIVE_STATES,
+    Approval,
+    Decision,
+    Deployment,
+    DeploymentEvent,
+    Kind,
+    Lock,
+    State,
+)
+from chatops_site.durations import format_moment
+from integrations.providers import Run, RunStatus
+
+log = logging.getLogger("chatops.deploys")
+
+TRANSITIONS = {
+    State.AWAITING_APPROVAL: {State.QUEUED, State.REJECTED, State.EXPIRED, State.CANCELLED},
+    State.QUEUED: {State.DISPATCHING, State.CANCELLED},
+    State.DISPATCHING: {State.RUNNING, State.FAILED, State.TIMED_OUT},
+    State.RUNNING: {State.SUCCEEDED, State.FAILED, State.TIMED_OUT},
+}
+
+
+class DeployError(Exception):
+    """The rules refuse the request; the message is written for the person who asked."""
+
+
+# Catalog lookups
+
+
+def find_target(service: Service, environment: Environment) -> DeployTarget:
+    try:
+        return DeployTarget.objects.select_related("service", "environment").get(
+            service=service, environment=environment
+        )
+    except DeployTarget.DoesNotExist:
+        envs = ", ".join(t.environment.name for t in service.targets.select_related("environment")) or "nowhere yet"
+        raise DeployError(f"{service.name} has no {environment.name} target (it deploys to: {envs}).") from None
+
+
+def active_lock(target: DeployTarget) -> Lock | None:
+    now = timezone.now()
+    return (
+        Lock.objects.filter(target=target, released_at=None)
+        .filter(Q(until=None) | Q(until__gt=now))
+        .select_related("locked_by")
+        .first()
+    )
+
+
+def describe_lock(lock: Lock) -> str:
+    text = f"{lock.target} is locked by {lock.locked_by.get_username()} since {format_moment(lock.created_at)}"
+    if lock.reason:
+        text += f": {lock.reason}"
+    if lock.until:
+        text += f" (until {format_moment(lock.until)})"
+    return text
+
+
+def current_deployment(target: DeployTarget) -> Deployment | None:
+    """The last deployment that succeeded on the target: what runs there now."""
+    return target.deployments.filter(state=State.SUCCEEDED).order_by("-finished_at", "-id").first()
+
+
+def rollback_choice(target: DeployTarget) -> tuple[str, Deployment]:
+    """The last successful version before the current one, and the deployment being rolled back."""
+    current = current_deployment(target)
+    if current is None:
+        raise DeployError(f"Nothing has been deployed to {target} yet, so there is nothing to roll back.")
+    previous = (
+        target.deployments.filter(state=State.SUCCEEDED, finished_at__lt=current.finished_at)
+        .exclude(version=current.version)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    if previous is None:
+        raise DeployError(f"{target} has no earlier successful version than {current.version} to roll back to.")
+    return previous.version, current
+
+
+# Requests
+
+
+def request_deploy(
+    user, service: Service, environment: Environment, version: str | None = None, kind: str = Kind.DEPLOY
+) -> Deployment:
+    """Ask for a deploy (or rollback) of a service to an environment, under RBAC, locks and approval policy."""
+    action = Action.ROLLBACK if kind == Kind.ROLLBACK else Action.DEPLOY
+    rbac.require(user, action, service, environment)
+    target = find_target(service, environment)
+    lock = active_lock(target)
+    if lock is not None:
+        raise DeployError(describe_lock(lock) + ".")
+    rollback_of = None
+    if kind == Kind.ROLLBACK:
+        chosen, rollback_of = rollback_choice(target)
+        version = version or chosen
+    version = (version or target.default_version).strip()
+    if not version:
+        raise DeployError(f"{target} has no default version; say which one to deploy.")
+    with transaction.atomic():
+        deployment = Deployment.objects.create(
+            target=target,
+            kind=kind,
+            version=version,
+            requested_by=user,
+            rollback_of=rollback_of,
+            state=State.AWAITING_APPROVAL if environment.requires_approval else State.QUEUED,
+        )
+        if deployment.state == State.QUEUED:
+            deployment.queued_at = deployment.requested_at
+            deployment.save(update_fields=["queued_at"])
+        _record(deployment, "", deployment.state, user, f"{kind} of {version} requested")
+        if deployment.state == State.QUEUED:
+            queue.enqueue("start_next", target.pk)
+    return deployment
+
+
+def _decidable(user, deployment_id: int) -> tuple[Deployment, bool]:
+    """Lock a deployment for a decision; the flag says it ran out of time (and is now expired)."""
+    deployment = _locked(deployment_id)
+    if deployment.state != State.AWAITING_APPROVAL:
+        approval = Approval.objects.filter(deployment=deployment).select_related("approver").first()
+        if approval is not None:
+            raise DeployError(
+                f"#{deployment.pk} was already {approval.get_decision_display()} by "
+                f"{approval.approver.get_username()} at {format_moment(approval.decided_at)}."
+            )
+        raise DeployError(f"#{deployment.pk} is {deployment.get_state_display()}, not awaiting approval.")
+    if deployment.requested_by_id == user.pk:
+        raise rbac.Denied(f"You requested #{deployment.pk} yourself; someone else must approve or reject it.")
+    target = deployment.target
+    rbac.require(user, Action.APPROVE, target.service, target.environment)
+    if deployment.requested_at + timedelta(seconds=settings.CHATOPS_APPROVAL_TTL) <= timezone.now():
+        _move(deployment, State.EXPIRED, message="nobody approved it in time")
+        return deployment, True
+    return deployment, False
+
+
+def _expired(deployment: Deployment) -> DeployError:
+    return DeployError(f"#{deployment.pk} waited too long for approval and has expired; request it again.")
+
+
+def approve(user, deployment_id: int) -> Deployment:
+    """Approve a waiting deployment: four-eyes, the `approve` grant, and only once."""
+    with transaction.atomic():
+        deployment, expired = _decidable(user, deployment_id)
+        if not expired:
+            Approval.objects.create(deployment=deployment, approver=user, decision=Decision.APPROVE)
+            _move(deployment, State.QUEUED, actor=user, message=f"approved by {user.get_username()}")
+            queue.enqueue("start_next", deployment.target_id)
+    if expired:
+        raise _expired(deployment)
+    return deployment
+
+
+def reject(user, deployment_id: int, reason: str = "") -> Deployment:
+    with transaction.atomic():
+        deployment, expired = _decidable(user, deployment_id)
+        if not expired:
+            Approval.objects.create(deployment=deployment, approver=user, decision=Decision.REJECT, reason=reason)
+            message = f"rejected by {user.get_username()}" + (f": {reason}" if reason else "")
+            _move(deployment, State.REJECTED, actor=user, message=message)
+    if expired:
+        raise _expired(deployment)
+    return deployment
+
+
+def cancel(user, deployment_id: int) -> Deployment:
+    """Withdraw a deployment that has not started; the requester or a holder of `approve` may."""
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        if deployment.state not in (State.AWAITING_APPROVAL, State.QUEUED):
+            raise DeployError(
+                f"#{deployment.pk} is {deployment.get_state_display()}; only waiting ones can be cancelled."
+            )
+        if deployment.requested_by_id != user.pk:
+            rbac.require(user, Action.APPROVE, deployment.target.service, deployment.target.environment)
+        _move(deployment, State.CANCELLED, actor=user, message=f"cancelled by {user.get_username()}")
+    return deployment
+
+
+# Locks
+
+
+def lock(user, service: Service, environment: Environment, reason: str = "", until: datetime | None = None) -> Lock:
+    rbac.require(user, Action.LOCK, service, environment)
+    target = find_target(service, environment)
+    with transaction.atomic():
+        DeployTarget.objects.select_for_update().get(pk=target.pk)
+        existing = Lock.objects.filter(target=target, released_at=None).select_related("locked_by").first()
+        if existing is not None and existing.is_active:
+            raise DeployError(f"Already locked: {describe_lock(existing)}.")
+        if existing is not None:  # ran out on its own; close it so the new one can open
+            existing.released_at = existing.until
+            existing.save(update_fields=["released_at"])
+        return Lock.objects.create(target=target, locked_by=user, reason=reason, until=until)
+
+
+def unlock(user, service: Service, environment: Environment) -> Lock:
+    rbac.require(user, Action.LOCK, service, environment)
+    target = find_target(service, environment)
+    with transaction.atomic():
+        existing = active_lock(target)
+        if existing is None:
+            raise DeployError(f"{target} is not locked.")
+        existing.released_at = timezone.now()
+        existing.released_by = user
+        existing.save(update_fields=["released_at", "released_by"])
+        queue.enqueue("start_next", target.pk)
+    return existing
+
+
+# The queue and the providers' answers (called from tasks)
+
+
+def start_next(target_id: int) -> Deployment | None:
+    """Start the oldest queued deployment of a target if nothing is active there and it is not locked."""
+    try:
+        with transaction.atomic():
+            target = DeployTarget.objects.select_for_update().get(pk=target_id)
+            if Deployment.objects.filter(target=target, state__in=ACTIVE_STATES).exists():
+                return None
+            if active_lock(target) is not None:
+                return None
+            deployment = (
+                Deployment.objects.select_for_update()
+                .filter(target=target, state=State.QUEUED)
+                .order_by("queued_at", "id")
+                .first()
+            )
+            if deployment is None:
+                return None
+            _move(deployment, State.DISPATCHING)
+            queue.enqueue("dispatch", deployment.pk, 1)
+            return deployment
+    except IntegrityError:
+        # Another worker started one between our check and our write; the index kept us honest.
+        log.info("start_next(%s): another deployment became active first", target_id)
+        return None
+
+
+def record_dispatch(deployment_id: int, run: Run) -> Deployment | None:
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        if deployment.state != State.DISPATCHING:
+            return None
+        deployment.provider_run_id = run.run_id
+        deployment.provider_run_url = run.url
+        due = _due(deployment, run.check_in)
+        _move(deployment, State.RUNNING, message=f"run {run.run_id} started")
+        queue.check_later(deployment.pk, due, run.check_in)
+    return deployment
+
+
+def record_status(deployment_id: int, status: RunStatus) -> Deployment | None:
+    """Apply what the provider said about a running deployment; schedule the next look if it goes on."""
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        if deployment.state != State.RUNNING:
+            return None
+        deployment.provider_run_url = status.url or deployment.provider_run_url
+        deployment.artifact = status.artifact or deployment.artifact
+        deployment.detail = status.detail or deployment.detail
+        if status.done:
+            _move(deployment, State(status.state), message=status.detail)
+        else:
+            due = _due(deployment, status.check_in)
+            deployment.save(update_fields=["provider_run_url", "artifact", "detail", "next_check_at"])
+            queue.check_later(deployment.pk, due, status.check_in)
+    return deployment
+
+
+def fail(deployment_id: int, message: str) -> Deployment | None:
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        if deployment.state not in ACTIVE_STATES:
+            return None
+        deployment.detail = message
+        _move(deployment, State.FAILED, message=message)
+    return deployment
+
+
+def expire_approvals(now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.CHATOPS_APPROVAL_TTL)
+    expired = 0
+    for pk in Deployment.objects.filter(state=State.AWAITING_APPROVAL, requested_at__lte=cutoff).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            deployment = _locked(pk)
+            if deployment.state == State.AWAITING_APPROVAL:
+                _move(deployment, State.EXPIRED, message="nobody approved it in time")
+                expired += 1
+    return expired
+
+
+def time_out_stuck(now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    timed_out = 0
+    for deployment in Deployment.objects.filter(state__in=ACTIVE_STATES).select_related("target"):
+        if deployment.started_at + deployment.target.timeout > now:
+            continue
+        with transaction.atomic():
+            deployment = _locked(deployment.pk)
+            if deployment.state in ACTIVE_STATES:
+                limit = deployment.target.timeout
+                _move(deployment, State.TIMED_OUT, message=f"still not finished after {limit}")
+                timed_out += 1
+    return timed_out
+
+
+# Internals
+
+
+def _locked(deployment_id: int) -> Deployment:
+    try:
+        return (
+            Deployment.objects.select_for_update(of=("self",))
+            .select_related("target__service", "target__environment", "requested_by")
+            .get(pk=deployment_id)
+        )
+    except Deployment.DoesNotExist:
+        raise DeployError(f"There is no deployment #{deployment_id}.") from None
+
+
+def _due(deployment: Deployment, seconds: float) -> datetime:
+    deployment.next_check_at = timezone.now() + timedelta(seconds=max(seconds, 0))
+    return deployment.next_check_at
+
+
+def _move(deployment: Deployment, to: State, actor=None, message: str = "") -> None:
+    """The only place a deployment changes state."""
+    if to not in TRANSITIONS.get(deployment.state, ()):
+        raise DeployError(f"#{deployment.pk} cannot go from {deployment.state} to {to}.")
+    before = deployment.state
+    now = timezone.now()
+    deployment.state = to
+    if to == State.QUEUED:
+        deployment.queued_at = now
+    elif to == State.DISPATCHING:
+        deployment.started_at = now
+    elif deployment.is_final:
+        deployment.finished_at = now
+        deployment.next_check_at = None
+    deployment.save()
+    _record(deployment, before, to, actor, message)
+    if before in ACTIVE_STATES:
+        queue.enqueue("start_next", deployment.target_id)
+
+
+def _record(deployment: Deployment, before: str, to: str, actor, message: str) -> None:
+    DeploymentEvent.objects.create(deployment=deployment, from_state=before, to_state=to, actor=actor, message=message)
+    log.info("#%s %s: %s -> %s %s", deployment.pk, deployment.target, before or "-", to, message)
+    queue.enqueue("announce", deployment.pk)

@@ -1,0 +1,150 @@
+"""Deployments, their transitions, approvals and locks. The rules that move them live in `engine`."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from chatops_site.catalog.models import DeployTarget
+
+
+class State(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting_approval", "awaiting approval"
+    QUEUED = "queued", "queued"
+    DISPATCHING = "dispatching", "dispatching"
+    RUNNING = "running", "running"
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed"
+    REJECTED = "rejected", "rejected"
+    EXPIRED = "expired", "expired"
+    CANCELLED = "cancelled", "cancelled"
+    TIMED_OUT = "timed_out", "timed out"
+
+
+# At most one of these per target, enforced by a partial unique index below.
+ACTIVE_STATES = (State.DISPATCHING, State.RUNNING)
+# Requested but not yet running.
+WAITING_STATES = (State.AWAITING_APPROVAL, State.QUEUED)
+FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.REJECTED, State.EXPIRED, State.CANCELLED, State.TIMED_OUT)
+
+
+class Kind(models.TextChoices):
+    DEPLOY = "deploy", "deploy"
+    ROLLBACK = "rollback", "rollback"
+
+
+class Deployment(models.Model):
+    """One request to put a version of a service into an environment, and what became of it."""
+
+    target = models.ForeignKey(DeployTarget, on_delete=models.PROTECT, related_name="deployments")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.DEPLOY)
+    version = models.CharField(max_length=200)
+    state = models.CharField(max_length=20, choices=State.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    provider_run_id = models.CharField(max_length=200, blank=True)
+    provider_run_url = models.URLField(max_length=500, blank=True)
+    artifact = models.CharField(max_length=300, blank=True, help_text="Image or artifact the run reported.")
+    detail = models.TextField(blank=True, help_text="Last word from the provider, e.g. why it failed.")
+    dispatch_attempts = models.PositiveSmallIntegerField(default=0)
+    # When the next status check is due; a check task claims it by clearing it (see tasks.check).
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target"], condition=Q(state__in=ACTIVE_STATES), name="one_active_deployment_per_target"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["target", "state"]),
+            models.Index(fields=["-requested_at"]),
+            models.Index(fields=["requested_by", "-requested_at"]),
+            models.Index(fields=["state", "queued_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.target} {self.version}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class DeploymentEvent(models.Model):
+    """One transition of a deployment: the audit trail and the notifier's outbox."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=20, choices=State.choices, blank=True)
+    to_state = models.CharField(max_length=20, choices=State.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    announced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["deployment", "announced_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.deployment_id}: {self.from_state or '-'} -> {self.to_state}"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "approved"
+    REJECT = "reject", "rejected"
+
+
+class Approval(models.Model):
+    """The decision on a deployment that waited for approval; one per deployment, by someone else."""
+
+    deployment = models.OneToOneField(Deployment, on_delete=models.CASCADE, related_name="approval")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"#{self.deployment_id} {self.get_decision_display()} by {self.approver}"
+
+
+class Lock(models.Model):
+    """A manual freeze of a target: nothing starts there until it is released or runs out."""
+
+    target = models.ForeignKey(DeployTarget, on_delete=models.CASCADE, related_name="locks")
+    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    until = models.DateTimeField(null=True, blank=True, help_text="Blank: until someone unlocks it.")
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target"], condition=Q(released_at__isnull=True), name="one_open_lock_per_target"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} locked by {self.locked_by}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.released_at is None and (self.until is None or self.until > timezone.now())

@@ -1,0 +1,66 @@
+"""The one small interface every deploy provider speaks, and the registry that finds them.
+
+A provider starts a run (`dispatch`) and reports on it (`check`); the deploy engine owns all state
+and decides what happens next. Providers never touch the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.module_loading import import_string
+
+# Provider name (as stored on DeployTarget.provider) -> class path. Later issues add the others.
+PROVIDERS = {
+    "simulated": "integrations.simulated.SimulatedProvider",
+}
+
+
+class ProviderError(Exception):
+    """A provider call failed. Permanent errors fail the deployment; others are retried."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a provider says after starting a run."""
+
+    run_id: str
+    url: str = ""
+    check_in: float = 5.0  # seconds until the first status check is worth making
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """What a provider says when asked about a run."""
+
+    state: str  # "running", "succeeded" or "failed"
+    detail: str = ""
+    url: str = ""
+    artifact: str = ""
+    check_in: float = 5.0
+
+    @property
+    def done(self) -> bool:
+        return self.state in {"succeeded", "failed"}
+
+
+class DeployProvider:
+    """Base class: subclasses implement both methods for one outside system."""
+
+    def dispatch(self, deployment) -> Run:
+        raise NotImplementedError
+
+    def check(self, deployment) -> RunStatus:
+        raise NotImplementedError
+
+
+def get_provider(name: str) -> DeployProvider:
+    try:
+        path = PROVIDERS[name]
+    except KeyError:
+        raise ProviderError(f"the {name} provider is not available in this installation", permanent=True) from None
+    return import_string(path)()

@@ -1,0 +1,34 @@
+"""A provider that deploys nothing, for a first look and for tests: it finishes after a delay.
+
+The delay comes from the target's settings (`{"delay": "5s"}`) or CHATOPS_SIMULATED_DELAY; a version
+containing `fail` fails, so both endings can be tried from chat.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+
+from chatops_site.durations import parse_duration
+from integrations.providers import DeployProvider, Run, RunStatus
+
+
+class SimulatedProvider(DeployProvider):
+    def _delay(self, deployment) -> float:
+        configured = deployment.target.settings.get("delay")
+        if configured is None:
+            return settings.CHATOPS_SIMULATED_DELAY
+        return parse_duration(configured).total_seconds()
+
+    def dispatch(self, deployment) -> Run:
+        return Run(run_id=f"sim-{deployment.pk}", check_in=self._delay(deployment))
+
+    def check(self, deployment) -> RunStatus:
+        delay = self._delay(deployment)
+        elapsed = (timezone.now() - deployment.started_at).total_seconds()
+        if elapsed < delay:
+            return RunStatus("running", check_in=delay - elapsed)
+        if "fail" in deployment.version:
+            return RunStatus("failed", detail=f"simulated failure of version {deployment.version}")
+        artifact = f"registry.local/{deployment.target.service.name}:{deployment.version}"
+        return RunStatus("succeeded", detail="simulated deploy finished", artifact=artifact)

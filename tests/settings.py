@@ -1,0 +1,16 @@
+"""Test settings: the real settings, with tasks run inline and a test database other processes can open."""
+
+import os
+import tempfile
+
+from chatops_site.settings import *  # noqa: F403
+from chatops_site.settings import DATABASES, Q_CLUSTER
+
+# django-q2 reads this once at import: every async_task runs synchronously in the test process.
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CHATOPS_SIMULATED_DELAY = 0.0
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so the end-to-end test's qcluster process sees the same database.
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"chatops-test-{os.getpid()}.sqlite3")}
