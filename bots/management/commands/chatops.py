@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.contrib.auth import get_user_model
@@ -26,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=900, help="seconds to follow the work (default 900)")
 
     def handle(self, *args, username, line, no_wait, timeout, **options):
+        # The engine's own log lines would interleave with the conversation; the audit is in the database.
+        for name in ("chatops", "django-q"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         if not get_user_model().objects.filter(username=username).exists():
             self.stderr.write(f"note: there is no user {username!r}; you act as an unlinked chat user")
         if line:
