@@ -24,7 +24,8 @@ run: $(VENV)/.installed
 	@echo "ChatOps control room: http://127.0.0.1:$(PORT)/  (admin at /admin/, health at /healthz)"
 	@echo "Try it:  $(PY) manage.py chatops --as alice \"/deploy web-app staging\""
 	@echo
-	$(PY) manage.py qcluster & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	export DJANGO_DEBUG=$${DJANGO_DEBUG:-true}; \
+		$(PY) manage.py qcluster & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 		$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 lint: $(VENV)/.installed

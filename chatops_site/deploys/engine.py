@@ -30,7 +30,7 @@ from chatops_site.deploys.models import (
     Lock,
     State,
 )
-from chatops_site.durations import format_moment
+from chatops_site.durations import format_duration, format_moment
 from integrations.providers import Run, RunStatus
 
 log = logging.getLogger("chatops.deploys")
@@ -85,13 +85,19 @@ def current_deployment(target: DeployTarget) -> Deployment | None:
 
 
 def rollback_choice(target: DeployTarget) -> tuple[str, Deployment]:
-    """The last successful version before the current one, and the deployment being rolled back."""
+    """The last successful version before the current one, and the deployment being rolled back.
+
+    Versions that were themselves rolled back are skipped, so two rollbacks in a row go two steps back.
+    """
     current = current_deployment(target)
     if current is None:
         raise DeployError(f"Nothing has been deployed to {target} yet, so there is nothing to roll back.")
+    succeeded = target.deployments.filter(state=State.SUCCEEDED)
+    abandoned = succeeded.filter(kind=Kind.ROLLBACK, rollback_of__isnull=False).values("rollback_of__version")
     previous = (
-        target.deployments.filter(state=State.SUCCEEDED, finished_at__lt=current.finished_at)
+        succeeded.filter(finished_at__lt=current.finished_at)
         .exclude(version=current.version)
+        .exclude(version__in=abandoned)
         .order_by("-finished_at", "-id")
         .first()
     )
@@ -114,9 +120,10 @@ def request_deploy(
     if lock is not None:
         raise DeployError(describe_lock(lock) + ".")
     rollback_of = None
-    if kind == Kind.ROLLBACK:
-        chosen, rollback_of = rollback_choice(target)
-        version = version or chosen
+    if kind == Kind.ROLLBACK and version:
+        rollback_of = current_deployment(target)
+    elif kind == Kind.ROLLBACK:
+        version, rollback_of = rollback_choice(target)
     version = (version or target.default_version).strip()
     if not version:
         raise DeployError(f"{target} has no default version; say which one to deploy.")
@@ -326,7 +333,7 @@ def time_out_stuck(now: datetime | None = None) -> int:
         with transaction.atomic():
             deployment = _locked(deployment.pk)
             if deployment.state in ACTIVE_STATES:
-                limit = deployment.target.timeout
+                limit = format_duration(deployment.target.timeout)
                 _move(deployment, State.TIMED_OUT, message=f"still not finished after {limit}")
                 timed_out += 1
     return timed_out

@@ -22,6 +22,8 @@ log = logging.getLogger("chatops.deploys")
 DISPATCH_ATTEMPTS = 3
 # A running deployment whose check is this late lost its task (a worker died, Redis forgot it).
 LOST_CHECK_AFTER = 90
+# A provider that answered with an error is asked again this much later.
+RECHECK_AFTER_ERROR = 30
 
 
 def start_next(target_id: int) -> None:
@@ -55,9 +57,12 @@ def dispatch(deployment_id: int, attempt: int, wait: float = 0) -> None:
 
 def check(deployment_id: int, due: str, wait: float = 0) -> None:
     time.sleep(wait)
+    # Claim this check with a lease rather than clearing it: if this worker dies, the lease runs out
+    # and `sweep` books the check again.
+    lease = timezone.now() + timedelta(seconds=LOST_CHECK_AFTER)
     claimed = Deployment.objects.filter(
         pk=deployment_id, state=State.RUNNING, next_check_at=datetime.fromisoformat(due)
-    ).update(next_check_at=None)
+    ).update(next_check_at=lease)
     if not claimed:
         return
     deployment = Deployment.objects.select_related("target__service", "target__environment").get(pk=deployment_id)
@@ -67,13 +72,17 @@ def check(deployment_id: int, due: str, wait: float = 0) -> None:
         if exc.permanent:
             engine.fail(deployment_id, f"lost track of the run: {exc}")
             return
-        # Keep asking; the target's timeout ends it if the provider never answers again.
         log.warning("#%s status check failed: %s", deployment_id, exc)
-        deployment.next_check_at = timezone.now() + timedelta(seconds=30)
-        deployment.save(update_fields=["next_check_at"])
-        queue.check_later(deployment_id, deployment.next_check_at, 30)
+    except Exception:
+        log.exception("#%s status check crashed", deployment_id)
+    else:
+        engine.record_status(deployment_id, status)
         return
-    engine.record_status(deployment_id, status)
+    # Keep asking; the target's timeout ends it if the provider never answers sensibly again.
+    retry = timezone.now() + timedelta(seconds=RECHECK_AFTER_ERROR)
+    still_ours = Deployment.objects.filter(pk=deployment_id, state=State.RUNNING, next_check_at=lease)
+    if still_ours.update(next_check_at=retry):
+        queue.check_later(deployment_id, retry, RECHECK_AFTER_ERROR)
 
 
 def announce(deployment_id: int) -> None:

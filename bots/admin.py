@@ -1,0 +1,27 @@
+"""Command history as a read-only audit log; console messages are transport, not history, so stay out."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from bots.models import CommandRun
+from chatops_site.deploys.admin import AuditAdmin
+
+
+@admin.register(CommandRun)
+class CommandRunAdmin(AuditAdmin):
+    list_display = ["received_at", "platform", "chat_user", "user", "command_line", "outcome", "duration_ms"]
+    list_filter = ["outcome", "platform", "command"]
+    list_select_related = ["user"]
+    search_fields = ["text", "chat_user_id", "user__username", "error"]
+    date_hierarchy = "received_at"
+    # Slack response URLs and Discord interaction tokens let anyone post as the bot for a while.
+    exclude = ["reply_handle"]
+
+    @admin.display(description="chat user", ordering="chat_user_name")
+    def chat_user(self, obj: CommandRun) -> str:
+        return obj.chat_user_name or obj.chat_user_id
+
+    @admin.display(description="command", ordering="command")
+    def command_line(self, obj: CommandRun) -> str:
+        return str(obj)

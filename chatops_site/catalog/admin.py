@@ -1,0 +1,82 @@
+"""The catalog and RBAC admin: where services, targets and grants are actually maintained."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Prefetch
+
+from chatops_site.catalog.models import ChatIdentity, DeployTarget, Environment, Grant, Service
+
+
+class DeployTargetInline(admin.TabularInline):
+    model = DeployTarget
+    fields = ["environment", "provider", "default_version", "channel", "timeout", "settings"]
+    extra = 0
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "repository", "team", "target_environments"]
+    search_fields = ["name", "repository", "team"]
+    inlines = [DeployTargetInline]
+
+    def get_queryset(self, request):
+        targets = DeployTarget.objects.select_related("environment")
+        return super().get_queryset(request).prefetch_related(Prefetch("targets", queryset=targets))
+
+    @admin.display(description="environments")
+    def target_environments(self, obj: Service) -> str:
+        return ", ".join(target.environment.name for target in obj.targets.all())
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "order", "requires_approval", "protected"]
+    list_editable = ["order"]
+    search_fields = ["name"]
+
+    def has_delete_permission(self, request, obj=None):
+        """Losing prod by a misclick would orphan its history; un-protect it first, deliberately."""
+        if obj is not None and obj.protected:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+@admin.register(DeployTarget)
+class DeployTargetAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "provider", "default_version", "channel", "timeout"]
+    list_filter = ["provider", "environment"]
+    list_select_related = ["service", "environment"]
+    search_fields = ["service__name", "environment__name"]
+    autocomplete_fields = ["service", "environment"]
+
+
+@admin.register(Grant)
+class GrantAdmin(admin.ModelAdmin):
+    list_display = ["who", "action", "service_or_all", "environment_or_all", "created_at"]
+    list_filter = ["action", "service", "environment", "user", "group"]
+    list_select_related = ["user", "group", "service", "environment"]
+    search_fields = ["user__username", "group__name"]
+    autocomplete_fields = ["user", "group", "service", "environment"]
+    fields = ["user", "group", "action", "service", "environment"]
+
+    @admin.display(description="who")
+    def who(self, obj: Grant) -> str:
+        return obj.user.get_username() if obj.user_id else f"group {obj.group}"
+
+    @admin.display(description="service", ordering="service__name")
+    def service_or_all(self, obj: Grant) -> str:
+        return obj.service.name if obj.service_id else "all"
+
+    @admin.display(description="environment", ordering="environment__order")
+    def environment_or_all(self, obj: Grant) -> str:
+        return obj.environment.name if obj.environment_id else "all"
+
+
+@admin.register(ChatIdentity)
+class ChatIdentityAdmin(admin.ModelAdmin):
+    list_display = ["platform", "workspace", "chat_user_id", "user"]
+    list_filter = ["platform"]
+    list_select_related = ["user"]
+    search_fields = ["chat_user_id", "user__username"]
+    autocomplete_fields = ["user"]

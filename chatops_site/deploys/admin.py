@@ -1,0 +1,140 @@
+"""Deployments as a read-only audit trail, and locks as the one thing here an admin may change."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.utils import timezone
+
+from chatops_site.deploys import queue
+from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Lock
+from chatops_site.durations import format_duration
+
+
+class AuditAdmin(admin.ModelAdmin):
+    """Only the engine writes history; a trail an admin could edit or delete would prove nothing.
+
+    Refused for superusers too, since they pass every permission check that is not overridden here.
+    """
+
+    # Counting millions of rows on every page view costs more than the page itself.
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class DeploymentEventInline(ReadOnlyInline):
+    model = DeploymentEvent
+    fields = readonly_fields = ["from_state", "to_state", "actor", "message", "created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+class ApprovalInline(ReadOnlyInline):
+    model = Approval
+    fields = readonly_fields = ["approver", "decision", "reason", "decided_at"]
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(AuditAdmin):
+    list_display = [
+        "id",
+        "service",
+        "environment",
+        "version",
+        "kind",
+        "state",
+        "requested_by",
+        "requested_at",
+        "duration",
+    ]
+    list_filter = ["state", "kind", "target__environment", "target__service"]
+    list_select_related = ["target__service", "target__environment", "requested_by"]
+    search_fields = ["version", "requested_by__username", "provider_run_id"]
+    date_hierarchy = "requested_at"
+    inlines = [ApprovalInline, DeploymentEventInline]
+
+    @admin.display(ordering="target__service__name")
+    def service(self, obj: Deployment) -> str:
+        return obj.target.service.name
+
+    @admin.display(ordering="target__environment__order")
+    def environment(self, obj: Deployment) -> str:
+        return obj.target.environment.name
+
+    @admin.display(description="duration")
+    def duration(self, obj: Deployment) -> str | None:
+        return format_duration(obj.duration) if obj.duration is not None else None
+
+
+class LockForm(forms.ModelForm):
+    def clean_target(self):
+        """The partial unique index would raise a server error: the admin form cannot validate it itself."""
+        target = self.cleaned_data["target"]
+        if Lock.objects.filter(target=target, released_at=None).exists():
+            raise forms.ValidationError(f"{target} already has an open lock; release it first.")
+        return target
+
+
+@admin.register(Lock)
+class LockAdmin(admin.ModelAdmin):
+    form = LockForm
+    list_display = ["target", "locked_by", "reason", "created_at", "until", "released_at", "active"]
+    list_filter = [("released_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["target__service", "target__environment", "locked_by"]
+    search_fields = ["target__service__name", "target__environment__name", "locked_by__username", "reason"]
+    autocomplete_fields = ["target"]
+    fields = ["target", "reason", "until", "locked_by", "created_at", "released_at", "released_by"]
+    readonly_fields = ["locked_by", "created_at", "released_at", "released_by"]
+    actions = ["release"]
+
+    def get_readonly_fields(self, request, obj=None):
+        """A lock belongs to one target for life; a different freeze is a new lock."""
+        return [*self.readonly_fields, "target"] if obj is not None else self.readonly_fields
+
+    @admin.display(boolean=True, description="active")
+    def active(self, obj: Lock) -> bool:
+        return obj.is_active
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.locked_by = request.user
+        super().save_model(request, obj, form, change)
+        if change:
+            queue.enqueue("start_next", obj.target_id)  # a shortened `until` may have freed the target
+
+    @admin.action(description="Release selected locks", permissions=["change"])
+    def release(self, request, queryset):
+        """Release like /unlock does, so the deploys that queued behind the lock start."""
+        now = timezone.now()
+        with transaction.atomic():
+            locks = list(queryset.filter(released_at=None).select_related(None).select_for_update())
+            for lock in locks:
+                lock.released_at, lock.released_by = now, request.user
+                lock.save(update_fields=["released_at", "released_by"])
+                self.log_change(request, lock, "Released")
+                queue.enqueue("start_next", lock.target_id)
+        self.message_user(request, f"Released {len(locks)} lock(s).", messages.SUCCESS)
