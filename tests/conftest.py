@@ -33,13 +33,6 @@ def carol(catalog):
 
 
 @pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run after-commit callbacks (the enqueued tasks) as the test's transaction would have committed."""
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        yield callbacks
-
-
-@pytest.fixture
 def say(catalog, django_capture_on_commit_callbacks):
     """Type a command at the console as someone: `say("alice", "/deploy web-app staging")` -> Reply."""
 

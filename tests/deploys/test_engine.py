@@ -6,7 +6,6 @@ Tasks run inline (tests/settings.py), but only once the transaction that enqueue
 
 from __future__ import annotations
 
-import functools
 from datetime import timedelta
 
 import pytest
@@ -16,11 +15,12 @@ from django_q.models import Schedule
 
 from bots.models import CommandRun, Outcome
 from chatops_site.catalog import rbac
-from chatops_site.catalog.models import Action, DeployTarget, Environment, Grant, Service
+from chatops_site.catalog.models import Action, Environment, Grant
 from chatops_site.deploys import engine
 from chatops_site.deploys.engine import DeployError
 from chatops_site.deploys.models import ACTIVE_STATES, Approval, Decision, Deployment, Kind, Lock, State
 from integrations.providers import RunStatus
+from tests.deploys.helpers import fresh, path, place, slow, target_of
 
 CHECK_TASK = "chatops_site.deploys.tasks.check"
 HAPPY_PATH = [
@@ -32,50 +32,6 @@ HAPPY_PATH = [
 
 
 # Helpers
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """`with committed(): ...` runs the tasks the block enqueued, as if its transaction had committed."""
-    return functools.partial(django_capture_on_commit_callbacks, execute=True)
-
-
-@pytest.fixture
-def deploy(committed):
-    """`deploy(alice, "staging", "v1")`: request through the engine, run the enqueued tasks, return it fresh."""
-
-    def deploy(user, env="staging", version="v1", service="web-app", kind=Kind.DEPLOY) -> Deployment:
-        with committed():
-            deployment = engine.request_deploy(user, *place(service, env), version, kind)
-        deployment.refresh_from_db()
-        return deployment
-
-    return deploy
-
-
-def place(service="web-app", env="staging") -> tuple[Service, Environment]:
-    return Service.objects.get(name=service), Environment.objects.get(name=env)
-
-
-def target_of(service="web-app", env="staging") -> DeployTarget:
-    return DeployTarget.objects.get(service__name=service, environment__name=env)
-
-
-def slow(service="web-app", env="staging", delay="1h") -> DeployTarget:
-    """Make the simulated provider take `delay`, so a deployment stays running."""
-    target = target_of(service, env)
-    target.settings = {"delay": delay}
-    target.save()
-    return target
-
-
-def path(deployment: Deployment) -> list[tuple[str, str]]:
-    return list(deployment.events.order_by("id").values_list("from_state", "to_state"))
-
-
-def fresh(*deployments: Deployment) -> list[str]:
-    """Current states, read back from the database."""
-    return [Deployment.objects.get(pk=d.pk).state for d in deployments]
 
 
 def hhmm(moment) -> str:

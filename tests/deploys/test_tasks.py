@@ -6,7 +6,6 @@ needs them to misbehave. Tasks run inline once `with committed(): ...` ends (see
 
 from __future__ import annotations
 
-import functools
 from datetime import timedelta
 
 import pytest
@@ -14,36 +13,15 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from bots.models import CommandRun, ConsoleMessage
-from chatops_site.catalog.models import DeployTarget, Environment, Service
 from chatops_site.deploys import engine, tasks
 from chatops_site.deploys.models import ACTIVE_STATES, Deployment, DeploymentEvent, Lock, State
 from integrations.providers import DeployProvider, ProviderError, Run, RunStatus
+from tests.deploys.helpers import fresh, path, slow, target_of
 
 CHECK_TASK = "chatops_site.deploys.tasks.check"
 
 
 # Helpers
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """`with committed(): ...` runs the tasks the block enqueued, as if its transaction had committed."""
-    return functools.partial(django_capture_on_commit_callbacks, execute=True)
-
-
-@pytest.fixture
-def deploy(committed):
-    """`deploy(alice, "staging", "v1")`: request through the engine, run the enqueued tasks, return it fresh."""
-
-    def deploy(user, env="staging", version="v1", service="web-app") -> Deployment:
-        with committed():
-            deployment = engine.request_deploy(
-                user, Service.objects.get(name=service), Environment.objects.get(name=env), version
-            )
-        deployment.refresh_from_db()
-        return deployment
-
-    return deploy
 
 
 @pytest.fixture
@@ -92,25 +70,6 @@ def fake_provider(monkeypatch):
         return provider
 
     return install
-
-
-def target_of(service="web-app", env="staging") -> DeployTarget:
-    return DeployTarget.objects.get(service__name=service, environment__name=env)
-
-
-def slow(delay="1h", service="web-app", env="staging") -> DeployTarget:
-    target = target_of(service, env)
-    target.settings = {"delay": delay}
-    target.save()
-    return target
-
-
-def path(deployment: Deployment) -> list[tuple[str, str]]:
-    return list(deployment.events.order_by("id").values_list("from_state", "to_state"))
-
-
-def fresh(*deployments: Deployment) -> list[str]:
-    return [Deployment.objects.get(pk=d.pk).state for d in deployments]
 
 
 def dispatching(user, target=None, **fields) -> Deployment:
