@@ -32,9 +32,14 @@ def split_umbrella(name: str, text: str) -> tuple[str, str]:
     """`/ops deploy web-app prod` is `/deploy web-app prod`; bare `/ops` is `/help`."""
     name = name.strip().lstrip("/").lower()
     if name == UMBRELLA:
-        name, _, text = text.strip().partition(" ")
+        name, text = ([*text.split(None, 1), "", ""])[:2]
         name = name.lstrip("/").lower() or "help"
     return name, text.strip()
+
+
+def clean(text: str) -> str:
+    """Drop what no database stores: NUL characters, and lone surrogates a JSON payload can carry."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def identify(invocation: Invocation):
@@ -56,7 +61,7 @@ def find_command(name: str) -> Command:
         return COMMANDS[name]
     except KeyError:
         close = difflib.get_close_matches(name, COMMANDS, n=1)
-        hint = f" - did you mean /{close[0]}?" if close else ""
+        hint = f" - did you mean /{close[0]}?" if close else "."
         raise InvalidCommand(f"unknown command /{name}{hint} Try /help.") from None
 
 
@@ -67,14 +72,14 @@ def handle(invocation: Invocation) -> Reply:
         if seen is not None:  # the platform retried a request we already answered
             return Reply(seen.reply, public=seen.reply_public, run_id=seen.pk)
     started = time.monotonic()
-    name, text = split_umbrella(invocation.command, invocation.text)
+    name, text = split_umbrella(clean(invocation.command), clean(invocation.text))
     user = identify(invocation)
     run = CommandRun(
         platform=invocation.platform,
         workspace=invocation.workspace,
         channel=invocation.channel,
         chat_user_id=invocation.chat_user_id,
-        chat_user_name=invocation.chat_user_name,
+        chat_user_name=clean(invocation.chat_user_name)[:150],
         user=user,
         command=name[:32],
         text=text,

@@ -19,6 +19,7 @@ class Arg:
     help: str
     kind: str = "word"  # word | service | environment | deployment | rest
     required: bool = True
+    max_length: int = 200  # what the database column behind it holds
 
     @property
     def usage(self) -> str:
@@ -47,20 +48,18 @@ def parse(args: tuple[Arg, ...], text: str) -> dict[str, str]:
     tokens = tokenize(text)
     values: dict[str, str] = {}
     for arg in args:
-        if arg.kind == "rest":
-            if tokens:
-                values[arg.name] = " ".join(tokens)
-                tokens = []
-            elif arg.required:
-                raise InvalidCommand(f"missing {arg.usage}")
-            continue
         if not tokens:
             if arg.required:
                 raise InvalidCommand(f"missing {arg.usage}")
             continue
-        values[arg.name] = tokens.pop(0)
+        if arg.kind == "rest":
+            values[arg.name], tokens = " ".join(tokens), []
+        else:
+            values[arg.name] = tokens.pop(0)
+        if len(values[arg.name]) > arg.max_length:
+            raise InvalidCommand(f"<{arg.name}> is longer than {arg.max_length} characters")
     if tokens:
-        raise InvalidCommand(f"unexpected '{tokens[0]}'")
+        raise InvalidCommand(f"unexpected '{tokens[0][:50]}'")
     return values
 
 

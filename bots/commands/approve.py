@@ -15,7 +15,7 @@ def approve(ctx: Context) -> Reply:
     "reject",
     "Reject a deployment that waits for approval",
     DEPLOYMENT,
-    Arg("reason", "why, for the requester", kind="rest", required=False),
+    Arg("reason", "why, for the requester", kind="rest", required=False, max_length=500),
 )
 def reject(ctx: Context) -> Reply:
     ctx.deployment = engine.reject(ctx.user, ctx.args["deployment"], ctx.args["reason"] or "")

@@ -10,7 +10,7 @@ from chatops_site.deploys import engine
     "Freeze deploys of a service in an environment",
     SERVICE,
     ENVIRONMENT,
-    Arg("reason", "why, shown to whoever tries to deploy", kind="rest", required=False),
+    Arg("reason", "why, shown to whoever tries to deploy", kind="rest", required=False, max_length=500),
     action=Action.LOCK,
 )
 def lock(ctx: Context) -> Reply:

@@ -42,6 +42,8 @@ def require(user, action: str, service: Service | None = None, environment: Envi
         where = f" {service.name} in {environment.name}"
     elif service is not None:
         where = f" {service.name}"
+    elif environment is not None:
+        where = f" in {environment.name}"
     else:
         where = ""
     raise Denied(f"{who} may not {what}{where}: ask an admin for the '{action}' grant.")
