@@ -62,7 +62,7 @@ class GrantAdmin(admin.ModelAdmin):
 
     @admin.display(description="who")
     def who(self, obj: Grant) -> str:
-        return obj.user.get_username() if obj.user_id else f"group {obj.group}"
+        return obj.subject
 
     @admin.display(description="service", ordering="service__name")
     def service_or_all(self, obj: Grant) -> str:

@@ -123,9 +123,12 @@ class Grant(models.Model):
         indexes = [models.Index(fields=["action", "user"]), models.Index(fields=["action", "group"])]
 
     def __str__(self) -> str:
-        who = self.user.get_username() if self.user_id else f"group {self.group}"
         where = f"{self.service or '*'}/{self.environment or '*'}"
-        return f"{who} may {self.action} {where}"
+        return f"{self.subject} may {self.action} {where}"
+
+    @property
+    def subject(self) -> str:
+        return self.user.get_username() if self.user_id else f"group {self.group}"
 
 
 class ChatIdentity(models.Model):

@@ -12,28 +12,11 @@ from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, L
 from chatops_site.durations import format_duration
 
 
-class AuditAdmin(admin.ModelAdmin):
+class ReadOnly:
     """Only the engine writes history; a trail an admin could edit or delete would prove nothing.
 
     Refused for superusers too, since they pass every permission check that is not overridden here.
     """
-
-    # Counting millions of rows on every page view costs more than the page itself.
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -43,6 +26,16 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class AuditAdmin(ReadOnly, admin.ModelAdmin):
+    # Counting millions of rows on every page view costs more than the page itself.
+    show_full_result_count = False
+
+
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
+    extra = 0
+    can_delete = False
 
 
 class DeploymentEventInline(ReadOnlyInline):
