@@ -79,7 +79,15 @@ def describe(deployment: Deployment, message: str = "") -> Reply:
     if deployment.artifact:
         fields.append(("Artifact", deployment.artifact))
     links = [("Run", deployment.provider_run_url)] if deployment.provider_run_url else []
-    return Reply(text, fields=fields, buttons=buttons, links=links, public=True, final=deployment.is_final)
+    return Reply(
+        text,
+        fields=fields,
+        buttons=buttons,
+        links=links,
+        public=True,
+        final=deployment.is_final,
+        key=f"deployment:{deployment.pk}",
+    )
 
 
 def transition(event: DeploymentEvent) -> Reply:

@@ -15,6 +15,7 @@ class Outcome(models.TextChoices):
     INVALID = "invalid", "invalid"
     REFUSED = "refused", "refused"
     ERROR = "error", "error"
+    RATE_LIMITED = "rate_limited", "rate limited"
 
 
 class CommandRun(models.Model):
@@ -32,7 +33,7 @@ class CommandRun(models.Model):
     # Denormalised from args so the history page can filter millions of rows on an index.
     service = models.CharField(max_length=64, blank=True)
     environment = models.CharField(max_length=50, blank=True)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
     error = models.TextField(blank=True)
     reply = models.TextField(blank=True)
     reply_public = models.BooleanField(default=False)
@@ -82,3 +83,26 @@ class ConsoleMessage(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+
+class PostedMessage(models.Model):
+    """A message the bot posted to a channel, so later news about the same thing edits it in place.
+
+    A deployment's approval request, progress and result are one message per channel that platforms
+    able to edit (Slack's `chat.update`, Discord's message PATCH) keep up to date.
+    """
+
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    channel = models.CharField(max_length=300)
+    key = models.CharField(max_length=100, help_text='What the message is about, e.g. "deployment:42".')
+    message_id = models.CharField(max_length=100, help_text="Slack ts, Discord message id...")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "channel", "key"], name="one_message_per_channel_and_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.channel} {self.key}"

@@ -51,3 +51,6 @@ class Reply:
     public: bool = False  # in the channel for everyone, or only to the person who asked
     final: bool = False  # nothing more will follow about this piece of work
     run_id: int | None = None  # the CommandRun that recorded this answer, when it answers a command
+    # What the message is about ("deployment:42"): platforms that can edit keep one message per key
+    # and channel up to date instead of posting a new one.
+    key: str = ""

@@ -41,9 +41,14 @@ def envseconds(name: str, default: str) -> float:
         raise ImproperlyConfigured(f"{name}: {exc}") from None
 
 
+def secret(name: str) -> str:
+    """A secret setting. Values written `ssm:/path` are to be resolved from SSM Parameter Store."""
+    return env(name)
+
+
 DEBUG = envbool("DJANGO_DEBUG", default=False)
 # The fallback is for a first look on a laptop; `check --deploy` flags it until production sets its own.
-SECRET_KEY = env("DJANGO_SECRET_KEY") or "django-insecure-development-key-set-DJANGO_SECRET_KEY"
+SECRET_KEY = secret("DJANGO_SECRET_KEY") or "django-insecure-development-key-set-DJANGO_SECRET_KEY"
 ALLOWED_HOSTS = [h.strip() for h in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 
 INSTALLED_APPS = [
@@ -54,10 +59,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "chatops_site.catalog",
     "chatops_site.deploys",
+    "chatops_site.web",
     "bots",
+    "integrations.github",
+    "costs",
 ]
 
 MIDDLEWARE = [
@@ -155,3 +167,37 @@ CHATOPS_SIMULATED_DELAY = envseconds("CHATOPS_SIMULATED_DELAY", "5s")
 CHATOPS_OPEN_COMMANDS = [c for c in env("CHATOPS_OPEN_COMMANDS", "help,whoami,status").split(",") if c]
 # Where deployment announcements go; chat platforms plug in behind this one interface.
 CHATOPS_NOTIFIER = env("CHATOPS_NOTIFIER", "bots.notify.ChatNotifier")
+
+# Where news goes when no ChannelRoute matches it (e.g. "slack:C0123"); blank: nowhere.
+CHATOPS_DEFAULT_CHANNEL = env("CHATOPS_DEFAULT_CHANNEL")
+# Per chat user, e.g. "20/m"; shared by every web worker.
+CHATOPS_RATE_LIMIT = env("CHATOPS_RATE_LIMIT", "30/m")
+
+# Outside systems. Every *_API_URL defaults to the public service; tests and proxies point elsewhere.
+SLACK_SIGNING_SECRET = secret("SLACK_SIGNING_SECRET")
+SLACK_BOT_TOKEN = secret("SLACK_BOT_TOKEN")
+SLACK_CLIENT_ID = env("SLACK_CLIENT_ID")
+SLACK_CLIENT_SECRET = secret("SLACK_CLIENT_SECRET")
+SLACK_API_URL = env("SLACK_API_URL", "https://slack.com/api/")
+DISCORD_APPLICATION_ID = env("DISCORD_APPLICATION_ID")
+DISCORD_PUBLIC_KEY = env("DISCORD_PUBLIC_KEY")
+DISCORD_BOT_TOKEN = secret("DISCORD_BOT_TOKEN")
+DISCORD_API_URL = env("DISCORD_API_URL", "https://discord.com/api/v10")
+GITHUB_WEBHOOK_SECRET = secret("GITHUB_WEBHOOK_SECRET")
+GITHUB_APP_ID = env("GITHUB_APP_ID")
+GITHUB_APP_PRIVATE_KEY = secret("GITHUB_APP_PRIVATE_KEY")
+GITHUB_APP_PRIVATE_KEY_PATH = env("GITHUB_APP_PRIVATE_KEY_PATH")
+GITHUB_TOKEN = secret("GITHUB_TOKEN")
+GITHUB_API_URL = env("GITHUB_API_URL", "https://api.github.com")
+JENKINS_URL = env("JENKINS_URL")
+JENKINS_USER = env("JENKINS_USER")
+JENKINS_API_TOKEN = secret("JENKINS_API_TOKEN")
+ARGOCD_URL = env("ARGOCD_URL")
+ARGOCD_TOKEN = secret("ARGOCD_TOKEN")
+METRICS_BEARER_TOKEN = secret("METRICS_BEARER_TOKEN")
+
+# Costs (AWS Cost Explorer); cost days are UTC calendar days.
+COST_ALLOCATION_TAG = env("COST_ALLOCATION_TAG", "service")
+COST_METRIC = env("COST_METRIC", "UnblendedCost")
+COST_DIGEST_TIME = env("COST_DIGEST_TIME", "09:00")
+COST_DIGEST_TIME_ZONE = env("COST_DIGEST_TIME_ZONE", "UTC")

@@ -6,13 +6,16 @@ and decides what happens next. Providers never touch the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.utils.module_loading import import_string
 
-# Provider name (as stored on DeployTarget.provider) -> class path. Later issues add the others.
+# Provider name (as stored on DeployTarget.provider) -> class path.
 PROVIDERS = {
     "simulated": "integrations.simulated.SimulatedProvider",
+    "github_actions": "integrations.github.provider.GitHubActionsProvider",
+    "jenkins": "integrations.jenkins.provider.JenkinsProvider",
+    "argocd": "integrations.argocd.provider.ArgoCDProvider",
 }
 
 
@@ -31,6 +34,7 @@ class Run:
     run_id: str
     url: str = ""
     check_in: float = 5.0  # seconds until the first status check is worth making
+    data: dict = field(default_factory=dict)  # kept in Deployment.provider_data for later checks
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class RunStatus:
     url: str = ""
     artifact: str = ""
     check_in: float = 5.0
+    data: dict = field(default_factory=dict)  # merged into Deployment.provider_data
 
     @property
     def done(self) -> bool:

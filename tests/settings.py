@@ -14,3 +14,6 @@ CHATOPS_SIMULATED_DELAY = 0.0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so the end-to-end test's qcluster process sees the same database.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"chatops-test-{os.getpid()}.sqlite3")}
+else:
+    # Several suites may share one server (sessions, CI): each run gets its own test database.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_chatops_{os.getpid()}"}

@@ -1,4 +1,4 @@
-"""Chat platforms behind one small interface. Slack and Discord join the registry in their own issues."""
+"""Chat platforms behind one small interface."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ log = logging.getLogger("chatops.notify")
 
 PLATFORMS = {
     "console": "bots.platforms.console.ConsolePlatform",
+    "web": "bots.platforms.console.ConsolePlatform",
+    "slack": "bots.platforms.slack.SlackPlatform",
+    "discord": "bots.platforms.discord.DiscordPlatform",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Prefetch
 
-from chatops_site.catalog.models import ChatIdentity, DeployTarget, Environment, Grant, Service
+from chatops_site.catalog.models import ChannelRoute, ChatIdentity, DeployTarget, Environment, Grant, Service
 
 
 class DeployTargetInline(admin.TabularInline):
@@ -80,3 +80,11 @@ class ChatIdentityAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["chat_user_id", "user__username"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(ChannelRoute)
+class ChannelRouteAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "channel", "created_at"]
+    list_select_related = ["service"]
+    search_fields = ["repository", "service__name", "channel"]
+    autocomplete_fields = ["service"]

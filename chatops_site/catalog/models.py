@@ -29,7 +29,8 @@ class Action(models.TextChoices):
 class Platform(models.TextChoices):
     SLACK = "slack", "Slack"
     DISCORD = "discord", "Discord"
-    CONSOLE = "console", "Console / web"
+    CONSOLE = "console", "Console"
+    WEB = "web", "Web command box"
 
 
 class Provider(models.TextChoices):
@@ -66,6 +67,22 @@ class Service(models.Model):
     description = models.CharField(max_length=300, blank=True)
     team = models.CharField(max_length=100, blank=True)
     cost_tag = models.CharField(max_length=200, blank=True, help_text="Value of the cost allocation tag.")
+    # What /status watches in AWS; the catalog file's `aws:` block.
+    aws_region = models.CharField(max_length=30, blank=True, help_text="Blank: the default AWS region.")
+    ec2_instances = models.JSONField(default=list, blank=True, help_text='EC2 instance ids: ["i-0123..."]')
+    ecs_services = models.JSONField(
+        default=list, blank=True, help_text='ECS services: [{"cluster": "prod", "service": "web"}]'
+    )
+    eks_clusters = models.JSONField(default=list, blank=True, help_text='EKS cluster names: ["main"]')
+    thresholds = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Percent levels for /status colours: {"cpu_warn": 70, "cpu_critical": 90, '
+        '"memory_warn": 75, "memory_critical": 90}; missing keys use those defaults.',
+    )
+    monthly_budget = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, help_text="USD per calendar month; blank: none."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -150,3 +167,40 @@ class ChatIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.workspace}/{self.chat_user_id} -> {self.user}"
+
+
+class RouteEvent(models.TextChoices):
+    PULL_REQUEST = "pull_request", "pull requests"
+    PULL_REQUEST_REVIEW = "pull_request_review", "pull request reviews"
+    DEPLOY = "deploy", "deployments"
+    COST_DIGEST = "cost_digest", "morning cost digest"
+    COST_ANOMALY = "cost_anomaly", "cost anomalies"
+
+
+class ChannelRoute(models.Model):
+    """Which channel hears which events: PRs of a repository, deploys of a service, the cost digest.
+
+    A route naming neither a repository nor a service hears those events from everywhere.
+    """
+
+    events = models.JSONField(help_text='Event kinds, e.g. ["pull_request", "deploy"].')
+    repository = models.CharField(max_length=200, blank=True, help_text="GitHub owner/name; blank: any.")
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.CASCADE, related_name="routes", help_text="Blank: any."
+    )
+    channel = models.CharField(max_length=300, validators=[channel_validator])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        source = self.repository or (self.service.name if self.service_id else "everything")
+        return f"{', '.join(self.events)} of {source} -> {self.channel}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        unknown = set(self.events or []) - set(RouteEvent.values) if isinstance(self.events, list) else {"?"}
+        if not self.events or unknown:
+            raise ValidationError({"events": f"Choose a list of: {', '.join(RouteEvent.values)}."})

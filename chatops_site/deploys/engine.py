@@ -276,6 +276,7 @@ def record_dispatch(deployment_id: int, run: Run) -> Deployment | None:
             return None
         deployment.provider_run_id = run.run_id
         deployment.provider_run_url = run.url
+        deployment.provider_data = {**deployment.provider_data, **run.data}
         due = _due(deployment, run.check_in)
         _move(deployment, State.RUNNING, message=f"run {run.run_id} started")
         queue.check_later(deployment.pk, due, run.check_in)
@@ -291,11 +292,12 @@ def record_status(deployment_id: int, status: RunStatus) -> Deployment | None:
         deployment.provider_run_url = status.url or deployment.provider_run_url
         deployment.artifact = status.artifact or deployment.artifact
         deployment.detail = status.detail or deployment.detail
+        deployment.provider_data = {**deployment.provider_data, **status.data}
         if status.done:
             _move(deployment, State(status.state), message=status.detail)
         else:
             due = _due(deployment, status.check_in)
-            deployment.save(update_fields=["provider_run_url", "artifact", "detail", "next_check_at"])
+            deployment.save(update_fields=["provider_run_url", "artifact", "detail", "provider_data", "next_check_at"])
             queue.check_later(deployment.pk, due, status.check_in)
     return deployment
 

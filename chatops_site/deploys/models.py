@@ -48,6 +48,8 @@ class Deployment(models.Model):
     provider_run_url = models.URLField(max_length=500, blank=True)
     artifact = models.CharField(max_length=300, blank=True, help_text="Image or artifact the run reported.")
     detail = models.TextField(blank=True, help_text="Last word from the provider, e.g. why it failed.")
+    # What a provider needs to follow its run or undo it later: a commit SHA, an Argo CD history id...
+    provider_data = models.JSONField(default=dict, blank=True)
     dispatch_attempts = models.PositiveSmallIntegerField(default=0)
     # When the next status check is due; a check task claims it by clearing it (see tasks.check).
     next_check_at = models.DateTimeField(null=True, blank=True)
