@@ -54,3 +54,6 @@ class Reply:
     # What the message is about ("deployment:42"): platforms that can edit keep one message per key
     # and channel up to date instead of posting a new one.
     key: str = ""
+    # The text only acknowledges: the real answer follows from a task through the platform's `send`
+    # (Discord shows "thinking..." with a deferred response; Slack and the console show the text).
+    deferred: bool = False
