@@ -47,6 +47,7 @@ class RunStatus:
     artifact: str = ""
     check_in: float = 5.0
     data: dict = field(default_factory=dict)  # merged into Deployment.provider_data
+    run_id: str = ""  # the run's id when it was found only after dispatch (GitHub run correlation)
 
     @property
     def done(self) -> bool:

@@ -9,6 +9,7 @@ from bots.engine import handle
 from bots.platforms.console import WORKSPACE
 from bots.types import Invocation
 from chatops_site.demo import seed_catalog
+from chatops_site.deploys import queue, tasks
 
 
 @pytest.fixture
@@ -41,3 +42,35 @@ def say(catalog, django_capture_on_commit_callbacks):
             return handle(Invocation.from_line(line, platform="console", workspace=WORKSPACE, chat_user_id=username))
 
     return say
+
+
+@pytest.fixture
+def checks_inline(monkeypatch):
+    """Deploys through a stub provider run to their end inside `say(...)`: the waits between checks are skipped.
+
+    A deploy that would go on checking forever (a stub whose script never ends it) stops after 100 checks.
+    """
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) > 100:
+            raise RuntimeError("more than 100 waits between checks: the stub's script never ends this deploy")
+
+    monkeypatch.setattr("chatops_site.deploys.tasks.time.sleep", wait)
+    return waits
+
+
+@pytest.fixture
+def next_check(monkeypatch, django_capture_on_commit_callbacks):
+    """Checks wait to be run one at a time: `next_check(deployment)` runs the due one and returns it fresh."""
+    monkeypatch.setattr(queue, "SHORT_WAIT", -1.0)  # every later check becomes a schedule, not an inline task
+
+    def run(deployment):
+        deployment.refresh_from_db()
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.check(deployment.pk, deployment.next_check_at.isoformat())
+        deployment.refresh_from_db()
+        return deployment
+
+    return run

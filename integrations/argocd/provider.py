@@ -1,0 +1,118 @@
+"""Deploy through an Argo CD application (target settings `{"app": "name"}`).
+
+A deploy syncs the application to the deployment's version (a branch, tag or commit of its source). A
+rollback re-applies the entry of the application's history at which the last good version was deployed.
+Argo CD refuses rollbacks while automated sync is on (it would sync straight back), so we refuse first,
+with a reason a person can act on.
+
+A run is followed through `status.operationState.phase` (Running, Succeeded, Failed, Error) and then
+`status.health.status`: Succeeded and Healthy is success; Failed or Error, or Degraded once the sync is
+done, is failure; anything else is waited on, up to the target's timeout, which the engine's sweep keeps.
+https://argo-cd.readthedocs.io/en/stable/developer-guide/api-docs/
+"""
+
+from __future__ import annotations
+
+from chatops_site.deploys.models import Kind, State
+from integrations.argocd.client import ArgoCDClient
+from integrations.providers import DeployProvider, ProviderError, Run, RunStatus
+
+CHECK_EVERY = 5.0  # seconds; short, so chat hears the end soon after Argo CD knows it
+FAILED_PHASES = {"Failed", "Error"}
+
+
+def _app_name(deployment) -> str:
+    name = str(deployment.target.settings.get("app") or "").strip()
+    if not name:
+        raise ProviderError(
+            f'{deployment.target} names no Argo CD application: set {{"app": "name"}} in its settings', permanent=True
+        )
+    return name
+
+
+def _operation(app: dict) -> dict:
+    return (app.get("status") or {}).get("operationState") or {}
+
+
+def _auto_sync(app: dict) -> bool:
+    automated = ((app.get("spec") or {}).get("syncPolicy") or {}).get("automated")
+    return automated is not None and automated.get("enabled", True) is not False
+
+
+def _revisions_of(deployment) -> set[str]:
+    """What Argo CD resolved this version to when it was deployed to the target before.
+
+    History entries name resolved commits, not the tag or branch someone typed; the deployments that
+    succeeded with the version remember the commit (see `check`).
+    """
+    earlier = deployment.target.deployments.filter(state=State.SUCCEEDED, version=deployment.version)
+    recorded = {data.get("revision") for data in earlier.values_list("provider_data", flat=True)}
+    return (recorded | {deployment.version}) - {None}
+
+
+class ArgoCDProvider(DeployProvider):
+    def dispatch(self, deployment) -> Run:
+        name = _app_name(deployment)
+        client = ArgoCDClient()
+        if deployment.kind == Kind.ROLLBACK:
+            entry = self._history_entry(client.app(name), deployment)
+            answer = client.rollback(name, entry["id"])
+            run_id = f"{name} rollback to history {entry['id']}"
+            data = {"revision": entry["revision"], "history_id": entry["id"]}
+        else:
+            answer = client.sync(name, deployment.version)
+            run_id = f"{name} sync to {deployment.version}"
+            data = {"revision": deployment.version}
+        # The answer still shows the previous operation: a check that sees it knows ours has not begun.
+        data.update(app=name, previous_operation=_operation(answer).get("startedAt"))
+        return Run(run_id=run_id, url=client.page(name), check_in=CHECK_EVERY, data=data)
+
+    def check(self, deployment) -> RunStatus:
+        data = deployment.provider_data
+        name = data.get("app") or _app_name(deployment)
+        app = ArgoCDClient().app(name)
+        status = app.get("status") or {}
+        operation = _operation(app)
+        doing = f"Argo CD {'rollback' if deployment.kind == Kind.ROLLBACK else 'sync'} of {name}"
+        if not operation or operation.get("startedAt") == data.get("previous_operation"):
+            return RunStatus("running", detail=f"waiting for the {doing} to start", check_in=CHECK_EVERY)
+        phase = operation.get("phase")
+        if phase in FAILED_PHASES:
+            reason = operation.get("message") or "no message"
+            return RunStatus("failed", detail=f"{doing} ended {phase}: {reason}")
+        if phase != "Succeeded":
+            return RunStatus("running", detail=f"{doing} is {phase or 'starting'}", check_in=CHECK_EVERY)
+        health = status.get("health") or {}
+        if health.get("status") == "Degraded":
+            reason = health.get("message") or "see its resources in Argo CD"
+            return RunStatus("failed", detail=f"{name} synced but is Degraded: {reason}")
+        if health.get("status") != "Healthy":
+            waiting = f"{name} synced; waiting for it to be Healthy (now {health.get('status', 'Unknown')})"
+            return RunStatus("running", detail=waiting, check_in=CHECK_EVERY)
+        revision = (operation.get("syncResult") or {}).get("revision") or (status.get("sync") or {}).get("revision")
+        images = ", ".join((status.get("summary") or {}).get("images") or [])
+        done = f"{name} synced to {revision or deployment.version} and Healthy"
+        if deployment.kind == Kind.ROLLBACK:  # it already keeps the history entry it rolled back to
+            return RunStatus("succeeded", detail=done, artifact=images[:300])
+        entries = [e["id"] for e in status.get("history") or [] if e.get("revision") == revision]
+        recorded = {"revision": revision, "history_id": max(entries, default=None)}
+        return RunStatus("succeeded", detail=done, artifact=images[:300], data=recorded)
+
+    def _history_entry(self, app: dict, deployment) -> dict:
+        """The newest history entry at which the version being rolled back to was deployed."""
+        name = _app_name(deployment)
+        if _auto_sync(app):
+            raise ProviderError(
+                f"Argo CD does not roll back {name} while automated sync is on (it would sync straight back): "
+                "turn off automated sync in the application's sync policy, or revert the change in git",
+                permanent=True,
+            )
+        wanted = _revisions_of(deployment)
+        entries = [e for e in (app.get("status") or {}).get("history") or [] if e.get("revision") in wanted]
+        if not entries:
+            raise ProviderError(
+                f"Argo CD's history of {name} has no entry for {deployment.version} any more (it keeps the last "
+                f"revisionHistoryLimit syncs); deploy {deployment.version} instead",
+                permanent=True,
+            )
+        return max(entries, key=lambda entry: entry["id"])

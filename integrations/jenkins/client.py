@@ -1,0 +1,96 @@
+"""Jenkins' remote API, as the deploy provider uses it: queue a build, read a queue item, a build or a job.
+
+Auth is HTTP Basic with JENKINS_USER and JENKINS_API_TOKEN. Jenkins exempts requests made with an API
+token from CSRF protection, so no crumb is needed. When the secret is a password instead, Jenkins refuses
+the trigger for want of a crumb; we then fetch one (it is bound to a web session, so the session cookie
+goes along: our `requests` session keeps it) and try once more.
+https://www.jenkins.io/doc/book/security/csrf-protection/
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urljoin
+
+import requests
+from django.conf import settings
+
+from integrations.http import session
+from integrations.providers import ProviderError
+
+
+def job_path(full_name: str) -> str:
+    """`platform/deploy-api` -> `/job/platform/job/deploy-api/`: folders nest as /job/<name>/ segments."""
+    parts = [part for part in full_name.strip("/").split("/") if part]
+    return "".join(f"/job/{quote(part, safe='')}" for part in parts) + "/"
+
+
+class JenkinsClient:
+    def __init__(self) -> None:
+        self.base = settings.JENKINS_URL.rstrip("/")
+        if not self.base:
+            raise ProviderError("JENKINS_URL is not set, so Jenkins targets cannot deploy", permanent=True)
+        self.http = session("jenkins")
+        if settings.JENKINS_USER:
+            self.http.auth = (settings.JENKINS_USER, settings.JENKINS_API_TOKEN)
+
+    def job_url(self, job: str) -> str:
+        return self.base + job_path(job)
+
+    def trigger(self, job: str, parameters: dict[str, str]) -> str:
+        """Queue a build of `job`; returns the queue item's URL."""
+        url = self.job_url(job) + "buildWithParameters"
+        # Jenkins answers 201, or 303 when it merged the request into an item already queued; both name
+        # the item in Location. Following the 303 would lose that header.
+        response = self._call("POST", url, data=parameters, allow_redirects=False)
+        if response.status_code == 403 and "crumb" in response.text.lower():
+            response = self._call("POST", url, data=parameters, allow_redirects=False, headers=self._crumb())
+        if response.status_code == 404:
+            raise ProviderError(f"Jenkins has no job {job} (nothing at {self.job_url(job)})", permanent=True)
+        if response.status_code not in (201, 303):
+            raise self._refusal(response, f"the trigger of {job}")
+        location = response.headers.get("Location")
+        if not location:
+            raise ProviderError(f"Jenkins queued {job} but did not say where (no Location header)", permanent=True)
+        return urljoin(url, location)
+
+    def read(self, url: str, what: str, **params) -> dict | None:
+        """The `api/json` of a Jenkins object (queue item, build, job), or None when Jenkins does not know it."""
+        response = self._call("GET", url.rstrip("/") + "/api/json", params=params or None)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._refusal(response, f"a read of {what}")
+        try:
+            return response.json()
+        except ValueError:
+            raise ProviderError(f"Jenkins answered a read of {what} with something other than JSON") from None
+
+    def _crumb(self) -> dict[str, str]:
+        issued = self.read(self.base + "/crumbIssuer", "a CSRF crumb")
+        if not issued:
+            raise ProviderError("Jenkins asked for a CSRF crumb but has no crumb issuer", permanent=True)
+        return {issued["crumbRequestField"]: issued["crumb"]}
+
+    def _call(self, method: str, url: str, **kwargs) -> requests.Response:
+        try:
+            return self.http.request(method, url, **kwargs)
+        except requests.RequestException as exc:
+            raise ProviderError(f"Jenkins did not answer ({exc.__class__.__name__})") from exc
+
+    @staticmethod
+    def _refusal(response: requests.Response, what: str) -> ProviderError:
+        status = response.status_code
+        if status in (401, 403):
+            return ProviderError(
+                f"Jenkins refused {what} ({status}): check JENKINS_USER, JENKINS_API_TOKEN and the user's "
+                "permissions on the job",
+                permanent=True,
+            )
+        if status == 500 and "not parameterized" in response.text:
+            return ProviderError(
+                f"{what} failed: the job takes no parameters; add string parameters SERVICE, ENV, VERSION "
+                "and DEPLOYMENT_ID",
+                permanent=True,
+            )
+        # Other client errors will not mend by asking again; server errors and a lasting 429 might.
+        return ProviderError(f"Jenkins answered {status} to {what}", permanent=400 <= status < 500 and status != 429)

@@ -1,0 +1,112 @@
+"""Deploy through a Jenkins job (target settings `{"job": "folder/name"}`).
+
+The job is built with parameters SERVICE, ENV, VERSION and DEPLOYMENT_ID; a rollback builds the same
+job with the version the engine chose. Jenkins first queues the request: we follow the queue item until
+it names its build, then the build until it has a result. Jenkins forgets a queue item about five minutes
+after it leaves the queue, so the item is polled promptly; if it was forgotten anyway, the build is found
+among the job's recent builds by its DEPLOYMENT_ID.
+"""
+
+from __future__ import annotations
+
+from integrations.jenkins.client import JenkinsClient
+from integrations.providers import DeployProvider, ProviderError, Run, RunStatus
+
+# Seconds between checks. Short, because the engine re-schedules a check after each answer and a
+# queue item must be caught before Jenkins forgets it.
+QUEUE_CHECK = 2.0
+BUILD_CHECK = 5.0
+# How Jenkins' build results read in chat; only SUCCESS is a successful deploy.
+RESULTS = {
+    "SUCCESS": "succeeded",
+    "FAILURE": "failed",
+    "ABORTED": "was aborted",
+    "UNSTABLE": "is unstable (the job marked it so, e.g. failed checks)",
+    "NOT_BUILT": "was not built",
+}
+# How many of a job's latest builds to search for a deployment whose queue item was forgotten.
+RECENT_BUILDS = 50
+
+
+def _job(deployment) -> str:
+    job = str(deployment.target.settings.get("job") or "").strip("/ ")
+    if not job:
+        raise ProviderError(
+            f'{deployment.target} names no Jenkins job: set {{"job": "folder/name"}} in its settings', permanent=True
+        )
+    return job
+
+
+def _deployment_id(build: dict) -> str | None:
+    """The DEPLOYMENT_ID parameter a build was started with (Jenkins lists parameters among its actions)."""
+    for action in build.get("actions") or []:
+        for parameter in (action or {}).get("parameters") or []:
+            if parameter.get("name") == "DEPLOYMENT_ID":
+                return parameter.get("value")
+    return None
+
+
+class JenkinsProvider(DeployProvider):
+    def dispatch(self, deployment) -> Run:
+        job = _job(deployment)
+        client = JenkinsClient()
+        target = deployment.target
+        queue_url = client.trigger(
+            job,
+            {
+                "SERVICE": target.service.name,
+                "ENV": target.environment.name,
+                "VERSION": deployment.version,
+                "DEPLOYMENT_ID": str(deployment.pk),
+            },
+        )
+        item = queue_url.rstrip("/").rsplit("/", 1)[-1]
+        return Run(
+            run_id=f"{job} queue item {item}",
+            url=client.job_url(job),
+            check_in=QUEUE_CHECK,
+            data={"job": job, "queue_url": queue_url},
+        )
+
+    def check(self, deployment) -> RunStatus:
+        client = JenkinsClient()
+        data = deployment.provider_data
+        job = data.get("job") or _job(deployment)
+        if data.get("build_url"):
+            return self._build(client, job, data["build_url"])
+        item = client.read(data["queue_url"], f"the queue item of {job}")
+        if item is None:
+            return self._build(client, job, self._forgotten_item(client, job, deployment))
+        if item.get("cancelled"):
+            return RunStatus("failed", detail=f"the Jenkins queue item of {job} was cancelled before a build started")
+        executable = item.get("executable")
+        if not executable:
+            waiting = item.get("why") or "waiting in the queue"
+            return RunStatus("running", detail=f"Jenkins: {waiting}", check_in=QUEUE_CHECK)
+        return self._build(client, job, executable["url"])
+
+    def _build(self, client: JenkinsClient, job: str, build_url: str) -> RunStatus:
+        build = client.read(build_url, f"a build of {job}")
+        if build is None:
+            raise ProviderError(f"Jenkins has no build at {build_url} any more", permanent=True)
+        run_id = f"{job} #{build.get('number')}"
+        name = f"Jenkins build {run_id}"
+        common = {"run_id": run_id, "url": build_url.rstrip("/") + "/console", "data": {"build_url": build_url}}
+        result = build.get("result")
+        if build.get("building") or result is None:
+            return RunStatus("running", detail=f"{name} is running", check_in=BUILD_CHECK, **common)
+        state = "succeeded" if result == "SUCCESS" else "failed"
+        return RunStatus(state, detail=f"{name} {RESULTS.get(result, f'ended {result}')}", **common)
+
+    def _forgotten_item(self, client: JenkinsClient, job: str, deployment) -> str:
+        """The URL of this deployment's build, looked up by its DEPLOYMENT_ID parameter."""
+        tree = f"builds[url,actions[parameters[name,value]]]{{0,{RECENT_BUILDS}}}"
+        builds = (client.read(client.job_url(job), f"the job {job}", tree=tree) or {}).get("builds") or []
+        for build in builds:
+            if _deployment_id(build) == str(deployment.pk):
+                return build["url"]
+        raise ProviderError(
+            f"Jenkins forgot the queue item of {job} and none of its last {RECENT_BUILDS} builds is "
+            f"deployment #{deployment.pk}",
+            permanent=True,
+        )
