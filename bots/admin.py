@@ -1,10 +1,12 @@
-"""Command history as a read-only audit log; console messages are transport, not history, so stay out."""
+"""Command history as a read-only audit log, and the Slack workspaces that installed the app.
+
+Console messages and Slack event ids are transport, not history, so they stay out."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from bots.models import CommandRun
+from bots.models import CommandRun, SlackInstallation
 from chatops_site.deploys.admin import AuditAdmin
 
 
@@ -25,3 +27,16 @@ class CommandRunAdmin(AuditAdmin):
     @admin.display(description="command", ordering="command")
     def command_line(self, obj: CommandRun) -> str:
         return str(obj)
+
+
+@admin.register(SlackInstallation)
+class SlackInstallationAdmin(admin.ModelAdmin):
+    """Seeing which workspaces are installed, and removing one (its token stops being used at once)."""
+
+    list_display = ["team_name", "team_id", "bot_user_id", "installed_by", "installed_at", "updated_at"]
+    search_fields = ["team_name", "team_id"]
+    exclude = ["bot_token_encrypted"]
+    readonly_fields = ["team_id", "team_name", "enterprise_id", "app_id", "bot_user_id", "scopes", "installed_by"]
+
+    def has_add_permission(self, request):
+        return False  # workspaces arrive through /slack/install

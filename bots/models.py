@@ -106,3 +106,56 @@ class PostedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.channel} {self.key}"
+
+
+# Slack
+
+
+class SlackInstallation(models.Model):
+    """A Slack workspace that installed the app (OAuth v2); its bot token is stored encrypted."""
+
+    team_id = models.CharField(max_length=32, unique=True)
+    team_name = models.CharField(max_length=200, blank=True)
+    enterprise_id = models.CharField(max_length=32, blank=True)
+    app_id = models.CharField(max_length=32, blank=True)
+    bot_user_id = models.CharField(max_length=32, blank=True)
+    scopes = models.TextField(blank=True, help_text="Granted bot scopes, comma-separated as Slack writes them.")
+    installed_by = models.CharField(max_length=32, blank=True, help_text="Slack user id of the installing admin.")
+    bot_token_encrypted = models.TextField(help_text="Fernet token; see bots.platforms.slack_install.")
+    installed_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.team_name or self.team_id} ({self.team_id})"
+
+
+class SlackOAuthState(models.Model):
+    """The `state` of one install attempt: single use (the callback deletes it) and short-lived."""
+
+    state = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"install state from {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SlackEvent(models.Model):
+    """An Events API delivery already taken: Slack's retries carry the same `event_id` and stop here."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    team_id = models.CharField(max_length=32, blank=True)
+    type = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class SlackResponseUrl(models.Model):
+    """How often a command run's `response_url` was used: Slack honours it 5 times within 30 minutes."""
+
+    run = models.OneToOneField(CommandRun, on_delete=models.CASCADE, related_name="slack_response_url")
+    uses = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"run {self.run_id}: {self.uses} uses"

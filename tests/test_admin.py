@@ -6,7 +6,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from bots.models import CommandRun
+from bots.models import CommandRun, SlackInstallation
+from chatops_site import crypto
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import DeployTarget, Environment, Grant, Service
 from chatops_site.deploys.models import Approval, Deployment, Lock, State
@@ -133,3 +134,13 @@ def test_a_lock_added_in_the_admin_belongs_to_the_admin_and_cannot_double_lock(a
     response = admin_client.post(url(Lock, "add"), {"target": target.pk, "reason": "again"})
     assert response.status_code == 200 and "already has an open lock" in response.content.decode()
     assert Lock.objects.count() == 1
+
+
+def test_an_installed_slack_workspace_is_listed_without_its_token(admin_client, db):
+    installation = SlackInstallation.objects.create(
+        team_id="T0001", team_name="Acme", bot_token_encrypted=crypto.encrypt("xoxb-secret-token")
+    )
+
+    page = admin_client.get(url(SlackInstallation, "change", installation.pk)).content.decode()
+    assert "Acme" in page and "xoxb-secret-token" not in page and installation.bot_token_encrypted not in page
+    assert admin_client.get(url(SlackInstallation, "add")).status_code == 403

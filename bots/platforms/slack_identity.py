@@ -1,0 +1,47 @@
+"""Optional link by email: an unknown Slack user whose Slack email is a ChatOps user's email becomes them.
+
+Off unless `SLACK_LINK_BY_EMAIL` is on; admins otherwise link chat identities in the admin. It is the
+one Slack API call made while Slack waits (once per unknown user per ten minutes, with a short timeout),
+because the command that triggers it must already run as the linked user.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bots.platforms.slack import client
+from bots.platforms.slack_install import InstallError
+from chatops_site.catalog.models import ChatIdentity, Platform
+
+log = logging.getLogger("chatops.slack")
+
+ASK_AGAIN_AFTER = 600
+
+
+def link_by_email(team_id: str, user_id: str) -> None:
+    if not settings.SLACK_LINK_BY_EMAIL or not (team_id and user_id):
+        return
+    identities = ChatIdentity.objects.filter(platform=Platform.SLACK, workspace=team_id, chat_user_id=user_id)
+    if identities.exists() or not cache.add(f"slack-link:{team_id}:{user_id}", True, ASK_AGAIN_AFTER):
+        return
+    try:
+        member = client(team_id, timeout=2).users_info(user=user_id)["user"]
+    except (SlackApiError, SlackClientError, InstallError, OSError) as exc:
+        log.warning("could not look up Slack user %s/%s for linking: %s", team_id, user_id, exc)
+        return
+    email = (member.get("profile") or {}).get("email") or ""
+    if not email or member.get("is_bot") or member.get("deleted") or member.get("is_email_confirmed") is False:
+        return
+    users = list(get_user_model().objects.filter(email__iexact=email, is_active=True)[:2])
+    if len(users) != 1:  # nobody, or an ambiguous email: an admin decides
+        log.info("Slack user %s/%s (%s) matches %s ChatOps users; not linked", team_id, user_id, email, len(users))
+        return
+    ChatIdentity.objects.get_or_create(
+        platform=Platform.SLACK, workspace=team_id, chat_user_id=user_id, defaults={"user": users[0]}
+    )
+    log.info("linked Slack user %s/%s to %s by email", team_id, user_id, users[0].get_username())

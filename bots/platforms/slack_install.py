@@ -1,0 +1,105 @@
+"""Slack OAuth v2 install: single-use `state`, the code exchange, and bot tokens encrypted at rest.
+
+A workspace that installed the app through `/slack/install` is served with its own bot token; a
+single-workspace setup can skip the install and set `SLACK_BOT_TOKEN` instead.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from slack_sdk.oauth import AuthorizeUrlGenerator
+from slack_sdk.web import WebClient
+
+from bots.models import SlackInstallation, SlackOAuthState
+from chatops_site import crypto
+
+# What the bot asks for: slash commands, posting (also to public channels it was not invited to),
+# mentions, and reading a user's email for the optional link by email.
+BOT_SCOPES = ["commands", "chat:write", "chat:write.public", "app_mentions:read", "users:read", "users:read.email"]
+# How long an admin has between leaving for Slack's authorize page and coming back.
+STATE_LIFETIME = timedelta(minutes=10)
+
+
+class InstallError(Exception):
+    """The install cannot go on; the message is for the admin who tried."""
+
+
+def decrypt(stored: str) -> str:
+    try:
+        return crypto.decrypt(stored)
+    except crypto.CannotDecrypt:
+        raise InstallError(
+            "a stored Slack bot token cannot be decrypted (was DJANGO_SECRET_KEY or CHATOPS_ENCRYPTION_KEY "
+            "changed?); install the app again"
+        ) from None
+
+
+def bot_token(team_id: str = "") -> str:
+    """The token to act in a workspace with: its installation's, else SLACK_BOT_TOKEN.
+
+    Without a team (a catalog channel such as `slack:C0123`), a setup with one installation uses it.
+    """
+    installations = SlackInstallation.objects.all()
+    installation = installations.filter(team_id=team_id).first() if team_id else None
+    if installation is None and not settings.SLACK_BOT_TOKEN and not team_id:
+        found = list(installations[:2])
+        installation = found[0] if len(found) == 1 else None
+    if installation is not None:
+        return decrypt(installation.bot_token_encrypted)
+    if settings.SLACK_BOT_TOKEN:
+        return settings.SLACK_BOT_TOKEN
+    raise InstallError(f"no Slack bot token for workspace {team_id or '?'}: install the app or set SLACK_BOT_TOKEN")
+
+
+def authorize_url(redirect_uri: str) -> str:
+    """Where to send the admin: Slack's authorize page, with a fresh single-use state."""
+    state = secrets.token_urlsafe(32)
+    SlackOAuthState.objects.create(state=state, created_at=timezone.now())
+    generator = AuthorizeUrlGenerator(client_id=settings.SLACK_CLIENT_ID, scopes=BOT_SCOPES, redirect_uri=redirect_uri)
+    return generator.generate(state)
+
+
+def consume_state(state: str) -> None:
+    """Accept a state once, and only while it is fresh."""
+    with transaction.atomic():
+        found = SlackOAuthState.objects.select_for_update().filter(state=state).first() if state else None
+        if found is None:
+            raise InstallError("this install link is unknown or was already used; start again from /slack/install")
+        found.delete()
+    if found.created_at + STATE_LIFETIME < timezone.now():
+        raise InstallError("this install link has expired; start again from /slack/install")
+
+
+def complete(code: str, redirect_uri: str) -> SlackInstallation:
+    """Exchange the code for the workspace's bot token (`oauth.v2.access`) and keep the installation.
+
+    slack-sdk's SlackApiError (Slack said no) and SlackClientError (Slack unreachable) pass through.
+    """
+    client = WebClient(base_url=settings.SLACK_API_URL, timeout=10)
+    answer = client.oauth_v2_access(
+        client_id=settings.SLACK_CLIENT_ID,
+        client_secret=settings.SLACK_CLIENT_SECRET,
+        code=code,
+        redirect_uri=redirect_uri,
+    )
+    team = answer.get("team") or {}
+    if not team.get("id"):
+        raise InstallError("org-wide (Enterprise Grid) installs are not supported; install into one workspace")
+    installation, _ = SlackInstallation.objects.update_or_create(
+        team_id=team["id"],
+        defaults={
+            "team_name": team.get("name") or "",
+            "enterprise_id": (answer.get("enterprise") or {}).get("id") or "",
+            "app_id": answer.get("app_id") or "",
+            "bot_user_id": answer.get("bot_user_id") or "",
+            "scopes": answer.get("scope") or "",
+            "installed_by": (answer.get("authed_user") or {}).get("id") or "",
+            "bot_token_encrypted": crypto.encrypt(answer["access_token"]),
+        },
+    )
+    return installation
