@@ -1,0 +1,92 @@
+"""The one door to Discord's REST API: interaction webhooks, channel messages, channel webhooks, commands.
+
+Everything goes through `integrations.http.session("discord")`, which waits out a 429's `retry_after`.
+Interaction tokens and webhook URLs are credentials, so errors name the endpoint, never the URL.
+https://discord.com/developers/docs/interactions/receiving-and-responding#followup-messages
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from integrations.http import session
+
+
+class DiscordError(Exception):
+    """Discord refused a call; `status` and Discord's JSON `code` say why (10015: unknown webhook...)."""
+
+    def __init__(self, what: str, status: int, code: int | None = None, message: str = "") -> None:
+        super().__init__(f"Discord refused {what}: HTTP {status}" + (f" ({code}: {message})" if code else ""))
+        self.status = status
+        self.code = code
+
+    @property
+    def gone(self) -> bool:
+        """The message, webhook or interaction token no longer exists (or expired)."""
+        return self.status in (401, 404)
+
+
+class DiscordAPI:
+    def __init__(self) -> None:
+        self.http = session("discord")
+        self.base = settings.DISCORD_API_URL.rstrip("/")
+
+    # Interaction webhooks: the interaction token is the credential, valid for 15 minutes.
+
+    def edit_original(self, token: str, message: dict) -> None:
+        url = self._interaction(token, "/messages/@original")
+        self._call("PATCH", url, "an edit of the original response", message)
+
+    def follow_up(self, token: str, message: dict) -> str:
+        return self._call("POST", self._interaction(token), "a follow-up message", message)["id"]
+
+    def edit_follow_up(self, token: str, message_id: str, message: dict) -> None:
+        self._call("PATCH", self._interaction(token, f"/messages/{message_id}"), "an edit of a follow-up", message)
+
+    # Channels, with the bot token.
+
+    def create_message(self, channel_id: str, message: dict) -> str:
+        url = f"{self.base}/channels/{channel_id}/messages"
+        return self._call("POST", url, "a channel message", message, bot=True)["id"]
+
+    def edit_message(self, channel_id: str, message_id: str, message: dict) -> None:
+        url = f"{self.base}/channels/{channel_id}/messages/{message_id}"
+        self._call("PATCH", url, "an edit of a channel message", message, bot=True)
+
+    def open_dm(self, user_id: str) -> str:
+        """The id of the direct-message channel with a user (Discord creates it on first use)."""
+        url = f"{self.base}/users/@me/channels"
+        return self._call("POST", url, "opening a direct message", {"recipient_id": user_id}, bot=True)["id"]
+
+    # Channel webhooks (a URL an admin copied from the channel settings): no bot token needed.
+
+    def execute_webhook(self, url: str, message: dict) -> str:
+        # wait=true makes Discord answer with the message, whose id later edits need.
+        return self._call("POST", url, "a channel webhook message", message, params={"wait": "true"})["id"]
+
+    def edit_webhook_message(self, url: str, message_id: str, message: dict) -> None:
+        self._call("PATCH", f"{url.rstrip('/')}/messages/{message_id}", "an edit of a channel webhook message", message)
+
+    # Application commands.
+
+    def overwrite_commands(self, definitions: list[dict], guild: str = "") -> list[dict]:
+        """Bulk overwrite: the given definitions replace every command, globally or in one guild."""
+        app = settings.DISCORD_APPLICATION_ID
+        url = f"{self.base}/applications/{app}" + (f"/guilds/{guild}" if guild else "") + "/commands"
+        return self._call("PUT", url, "the command registration", definitions, bot=True)
+
+    def _interaction(self, token: str, rest: str = "") -> str:
+        return f"{self.base}/webhooks/{settings.DISCORD_APPLICATION_ID}/{token}{rest}"
+
+    def _call(self, method: str, url: str, what: str, payload, bot: bool = False, params: dict | None = None):
+        # Only Discord's own API gets the bot token, never a webhook URL someone typed into the catalog.
+        headers = {"Authorization": f"Bot {settings.DISCORD_BOT_TOKEN}"} if bot else {}
+        response = self.http.request(method, url, json=payload, headers=headers, params=params)
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            body = body if isinstance(body, dict) else {}
+            raise DiscordError(what, response.status_code, body.get("code"), str(body.get("message", ""))[:200])
+        return response.json() if response.content else None
