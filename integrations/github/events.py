@@ -1,0 +1,114 @@
+"""Handling of stored GitHub deliveries, in a queue worker: one handler per event, the rest ignored.
+
+Each handler answers with what it did (or why it did nothing), which is kept on the delivery row.
+Pull requests and reviews go to the channels routed for their repository; `workflow_run` finishes
+the deployment its run belongs to, through the deploy engine; `deployment_status` reports deploys
+made through GitHub Deployments by something other than ChatOps.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from bots.platforms import post_to_channel
+from bots.types import Reply
+from chatops_site.catalog.models import RouteEvent
+from chatops_site.catalog.routes import channels_for
+from chatops_site.deploys import engine
+from chatops_site.deploys.models import Deployment
+from integrations.github import messages, runs
+from integrations.github.models import Outcome, WebhookDelivery
+
+log = logging.getLogger("chatops.github")
+
+PULL_REQUEST_ACTIONS = {"opened", "reopened", "ready_for_review", "review_requested", "closed"}
+DEPLOYMENT_STATUS_FINAL = {"success", "failure", "error"}
+
+Result = tuple[str, str]  # (Outcome, note)
+
+
+def handled(note: str) -> Result:
+    return Outcome.HANDLED, note
+
+
+def ignored(note: str) -> Result:
+    return Outcome.IGNORED, note
+
+
+def announce(event: str, repository: str, reply: Reply) -> Result:
+    channels = channels_for(event, repository=repository)
+    if not channels:
+        return ignored(f"no channel hears {event} of {repository}")
+    for channel in channels:
+        try:
+            post_to_channel(channel, reply)
+        except Exception:
+            log.exception("could not post GitHub news to %s", channel)
+    return handled("told " + ", ".join(channels))
+
+
+def pull_request(payload: dict) -> Result:
+    action, pr = payload.get("action"), payload["pull_request"]
+    if action not in PULL_REQUEST_ACTIONS:
+        return ignored(f"pull_request {action} is not announced")
+    if pr.get("draft") and action != "ready_for_review":
+        return ignored("drafts stay quiet until they are ready for review")
+    happened = ("merged" if pr.get("merged") else "closed") if action == "closed" else action
+    repository = payload["repository"]["full_name"]
+    return announce(RouteEvent.PULL_REQUEST, repository, messages.pull_request(payload, happened))
+
+
+def pull_request_review(payload: dict) -> Result:
+    state = (payload["review"].get("state") or "").lower()
+    if payload.get("action") != "submitted" or state not in messages.REVIEW_VERBS:
+        return ignored(f"review {payload.get('action')} ({state}) is not announced")
+    return announce(RouteEvent.PULL_REQUEST_REVIEW, payload["repository"]["full_name"], messages.review(payload))
+
+
+def workflow_run(payload: dict) -> Result:
+    run = payload["workflow_run"]
+    deployment = runs.deployment_for(payload["repository"]["full_name"], run)
+    if deployment is None:
+        return ignored(f"run {run['id']} is not a running ChatOps deployment")
+    if payload.get("action") != "completed" and deployment.provider_run_id:
+        return ignored(f"#{deployment.pk} already follows run {run['id']}")
+    status = runs.status_of(deployment, run)
+    if engine.record_status(deployment.pk, status) is None:
+        return ignored(f"#{deployment.pk} ended before this delivery was handled")
+    return handled(f"#{deployment.pk}: {status.state}")
+
+
+def deployment_status(payload: dict) -> Result:
+    state = payload["deployment_status"].get("state")
+    if state not in DEPLOYMENT_STATUS_FINAL:
+        return ignored(f"deployment status {state} is not final")
+    run_id = (payload.get("workflow_run") or {}).get("id")
+    if run_id and Deployment.objects.filter(target__provider="github_actions", provider_run_id=str(run_id)).exists():
+        return ignored("ChatOps reports this deploy itself")
+    return announce(RouteEvent.DEPLOY, payload["repository"]["full_name"], messages.deployment_status(payload))
+
+
+HANDLERS = {
+    "pull_request": pull_request,
+    "pull_request_review": pull_request_review,
+    "workflow_run": workflow_run,
+    "deployment_status": deployment_status,
+}
+
+
+def handle(delivery_id: int) -> None:
+    """Task: handle one stored delivery. A second copy of the task finds it claimed and does nothing."""
+    claimed = WebhookDelivery.objects.filter(pk=delivery_id, outcome=Outcome.RECEIVED).update(outcome=Outcome.HANDLING)
+    if not claimed:
+        return
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    handler = HANDLERS.get(delivery.event)
+    try:
+        outcome, note = handler(delivery.payload) if handler else ignored(f"{delivery.event} events are not used")
+    except Exception as exc:
+        log.exception("GitHub delivery %s (%s) could not be handled", delivery.delivery_id, delivery.event)
+        outcome, note = Outcome.FAILED, f"{exc.__class__.__name__}: {exc}"
+    delivery.outcome, delivery.note, delivery.handled_at = outcome, note, timezone.now()
+    delivery.save(update_fields=["outcome", "note", "handled_at"])

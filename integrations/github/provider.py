@@ -1,0 +1,94 @@
+"""Deploys through a GitHub Actions workflow: dispatch it, find our run, follow it to the end.
+
+Target settings: `{"workflow": "deploy.yml", "ref": "main"}` (`ref` is where the workflow file is read
+from; default: the version being deployed; `repository` overrides the service's). The workflow gets the
+inputs `service`, `environment`, `version` and `deployment_id`, and should show the id in its run name,
+e.g. `run-name: Deploy ${{ inputs.service }} ${{ inputs.version }} (#${{ inputs.deployment_id }})`, so
+that the run can be found where GitHub does not return it from the dispatch. `workflow_run` webhooks
+usually finish the deployment; `check` polls as the fallback.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from integrations.github import auth, runs
+from integrations.github.api import GitHubError
+from integrations.providers import DeployProvider, ProviderError, Run, RunStatus
+
+
+class GitHubActionsProvider(DeployProvider):
+    def dispatch(self, deployment) -> Run:
+        target = deployment.target
+        repository = runs.repository_of(deployment)
+        workflow = str(target.settings.get("workflow") or "").strip()
+        if "/" not in repository or not workflow:
+            raise ProviderError(
+                f"{target} needs a GitHub repository (owner/name) and a workflow in its settings", permanent=True
+            )
+        ref = str(target.settings.get("ref") or deployment.version)
+        data = {
+            "repository": repository,
+            "workflow": workflow,
+            "ref": ref,
+            "dispatched_at": timezone.now().isoformat(),
+        }
+        body = {
+            "ref": ref,
+            "inputs": {
+                "service": target.service.name,
+                "environment": target.environment.name,
+                "version": deployment.version,
+                "deployment_id": str(deployment.pk),
+            },
+            "return_run_details": True,
+        }
+        if deployment.dispatch_attempts > 1:
+            # An earlier attempt may have reached GitHub before it failed: its run is ours, not a second one.
+            earlier = self._look(deployment, {**data, "dispatched_at": deployment.started_at.isoformat()})
+            if earlier is not None:
+                return self._following(earlier, data)
+        details = self._dispatch(repository, f"/repos/{repository}/actions/workflows/{workflow}/dispatches", body)
+        if details.get("workflow_run_id"):
+            found = {"id": details["workflow_run_id"], "html_url": details.get("html_url", "")}
+            return self._following(found, data)
+        run = self._look(deployment, data)
+        return Run("", check_in=runs.LOOK_AGAIN, data=data) if run is None else self._following(run, data)
+
+    @staticmethod
+    def _following(run: dict, data: dict) -> Run:
+        data = {**data, "workflow_run_id": run["id"]}
+        return Run(str(run["id"]), url=run.get("html_url", ""), check_in=runs.POLL_EVERY, data=data)
+
+    @staticmethod
+    def _look(deployment, data: dict) -> dict | None:
+        """Our run if GitHub lists it already. Once dispatched, an error here must not fail the dispatch
+        (a retry would start a second run): `check` looks again."""
+        try:
+            return runs.find_run(deployment, data)
+        except GitHubError:
+            return None
+
+    def _dispatch(self, repository: str, path: str, body: dict) -> dict:
+        """The run details GitHub returned, or {} when it answered 204 as servers without them do."""
+        try:
+            response = auth.call(repository, "POST", path, json=body)
+        except GitHubError as exc:
+            # A server that predates `return_run_details` may refuse the unknown key; ask without it.
+            if exc.status != 422 or "return_run_details" not in str(exc):
+                raise
+            plain = {key: value for key, value in body.items() if key != "return_run_details"}
+            response = auth.call(repository, "POST", path, json=plain)
+        if response.status_code != 200 or not response.content:
+            return {}
+        answer = response.json()
+        return answer if isinstance(answer, dict) else {}
+
+    def check(self, deployment) -> RunStatus:
+        run_id = deployment.provider_data.get("workflow_run_id") or deployment.provider_run_id
+        if run_id:
+            return runs.status_of(deployment, runs.get_run(deployment, int(run_id)))
+        run = runs.find_run(deployment, deployment.provider_data)
+        if run is None:
+            return RunStatus("running", detail="waiting for GitHub to list the workflow run", check_in=runs.LOOK_AGAIN)
+        return runs.status_of(deployment, run)
