@@ -20,6 +20,7 @@ class Context:
     user: object  # the linked Django user, or None
     args: dict
     deployment: object = None  # set by handlers whose command acts on a deployment: follow-ups go here
+    run: object = None  # the CommandRun being answered: tasks send their follow-ups through it
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Prefetch
 
+from chatops_site.catalog.catalog_file import service_problems
 from chatops_site.catalog.models import ChannelRoute, ChatIdentity, DeployTarget, Environment, Grant, Service
 
 
@@ -14,11 +16,33 @@ class DeployTargetInline(admin.TabularInline):
     extra = 0
 
 
+class ServiceForm(forms.ModelForm):
+    def clean(self):
+        """AWS resources and thresholds follow the catalog file's rules, so `catalog export` always reads back."""
+        cleaned = super().clean()
+        problems = service_problems(cleaned.get("name") or "this-service", cleaned)
+        if problems:
+            raise forms.ValidationError(problems)
+        return cleaned
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
+    form = ServiceForm
     list_display = ["name", "repository", "team", "target_environments"]
     search_fields = ["name", "repository", "team"]
     inlines = [DeployTargetInline]
+    fieldsets = [
+        (None, {"fields": ["name", "repository", "description", "team"]}),
+        (
+            "AWS: what /status watches",
+            {
+                "fields": ["aws_region", "ec2_instances", "ecs_services", "eks_clusters", "thresholds"],
+                "description": "CPU and memory come from CloudWatch; EC2 memory needs the CloudWatch agent.",
+            },
+        ),
+        ("Costs", {"fields": ["cost_tag", "monthly_budget"]}),
+    ]
 
     def get_queryset(self, request):
         targets = DeployTarget.objects.select_related("environment")

@@ -26,10 +26,20 @@ class Command(BaseCommand):
         parser.add_argument("--no-wait", action="store_true", help="return after the first answer")
         parser.add_argument("--timeout", type=float, default=900, help="seconds to follow the work (default 900)")
 
-    def handle(self, *args, username, line, no_wait, timeout, **options):
+    def handle(self, *args, **options):
         # The engine's own log lines would interleave with the conversation; the audit is in the database.
-        for name in ("chatops", "django-q"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        # Levels are put back afterwards, for callers that go on in the same process (call_command).
+        loggers = [logging.getLogger(name) for name in ("chatops", "django-q")]
+        levels = [logger.level for logger in loggers]
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
+        try:
+            self._converse(**options)
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
+
+    def _converse(self, *, username, line, no_wait, timeout, **options):
         if not get_user_model().objects.filter(username=username).exists():
             self.stderr.write(f"note: there is no user {username!r}; you act as an unlinked chat user")
         if line:
@@ -55,7 +65,8 @@ class Command(BaseCommand):
         run = CommandRun.objects.select_related("deployment").get(pk=reply.run_id)
         if run.outcome != Outcome.OK:
             return False
-        if not wait or run.deployment_id is None or reply.final:
+        # Deployments and deferred answers (such as /status) arrive as follow-ups.
+        if not wait or reply.final or (run.deployment_id is None and not reply.deferred):
             return True
         return self._follow(run, timeout)
 
@@ -69,12 +80,16 @@ class Command(BaseCommand):
                 seen = message.pk
                 self.stdout.write(message.text)
                 if message.final:
+                    if run.deployment_id is None:  # a deferred answer, complete
+                        return True
                     run.deployment.refresh_from_db()
                     return run.deployment.state == State.SUCCEEDED
-            run.deployment.refresh_from_db()
-            if run.deployment.state == State.AWAITING_APPROVAL:
-                return True  # nothing happens until someone decides; they will see it through
-            if not hinted and time.monotonic() - started > 15 and run.deployment.state == State.QUEUED:
+            if run.deployment_id is not None:
+                run.deployment.refresh_from_db()
+                if run.deployment.state == State.AWAITING_APPROVAL:
+                    return True  # nothing happens until someone decides; they will see it through
+            queued = run.deployment_id is None or run.deployment.state == State.QUEUED
+            if not hinted and time.monotonic() - started > 15 and queued:
                 self.stderr.write("(still queued: is a worker running? start one with `manage.py qcluster`)")
                 hinted = True
             time.sleep(POLL)
