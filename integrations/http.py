@@ -11,6 +11,8 @@ import time
 
 import requests
 
+from chatops_site import metrics
+
 log = logging.getLogger("chatops.http")
 
 TIMEOUT = 10.0  # seconds; a deploy check is re-scheduled rather than left hanging
@@ -40,7 +42,9 @@ class OutsideSession(requests.Session):
     def request(self, method, url, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
         for _ in range(3):
-            response = super().request(method, url, **kwargs)
+            with metrics.outside_call(self.system) as call:
+                response = super().request(method, url, **kwargs)
+                call.answered(response)
             wait = retry_after(response) if response.status_code == 429 else None
             if wait is None or wait > MAX_RETRY_AFTER:
                 return response

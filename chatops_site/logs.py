@@ -1,0 +1,172 @@
+"""Structured logs: JSON lines when `CHATOPS_LOG_FORMAT=json`, a request id on every line, no secrets.
+
+The request id is taken from the incoming `X-Request-ID` (or made up) by `RequestIdMiddleware`, or made
+up when a command arrives another way (the console). It rides along inside every django-q2 task the
+command enqueues, and every task those tasks enqueue, so one grep follows a `/deploy` from the chat
+request through dispatch, checks and announcements. Secret settings, signatures and credentials are
+blanked out of every line, whatever the code that logged it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+from django.conf import settings
+
+request_id: ContextVar[str] = ContextVar("request_id", default="")
+task_name: ContextVar[str] = ContextVar("task_name", default="")
+
+# The key our id travels under inside a django-q2 task package.
+TASK_KEY = "chatops_request_id"
+HEADER = "X-Request-ID"
+_VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+REDACTED = "[redacted]"
+# Whatever the settings call them: webhook signatures, bearer and basic credentials, Slack and GitHub tokens.
+_CREDENTIALS = re.compile(
+    r"(?:sha256=|v0=)[0-9a-fA-F]{64}"
+    r"|\b[0-9a-fA-F]{128}\b"  # Discord's Ed25519 signature
+    r"|(?i:bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}"
+    r"|\bxox[a-z]-[A-Za-z0-9-]+"
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"
+)
+_SECRET_SETTING = re.compile(r"SECRET|TOKEN|PASSWORD|PRIVATE_KEY")
+# Probes and scrapes come every few seconds and say nothing.
+QUIET_PATHS = ("/healthz", "/readyz", "/metrics")
+
+access_log = logging.getLogger("chatops.requests")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@contextmanager
+def request_scope(incoming: str = ""):
+    """Log lines inside carry `incoming` (when it is a sane id), the id already set, or a new one."""
+    chosen = incoming if _VALID_ID.fullmatch(incoming or "") else request_id.get() or new_id()
+    token = request_id.set(chosen)
+    try:
+        yield chosen
+    finally:
+        request_id.reset(token)
+
+
+class RequestIdMiddleware:
+    """Give every request an id (the proxy's `X-Request-ID` when sane), echo it, and log one line."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.monotonic()
+        with request_scope(request.headers.get(HEADER, "")) as rid:
+            response = self.get_response(request)
+            response[HEADER] = rid
+            if not request.path.startswith(QUIET_PATHS):
+                access_log.info(
+                    "%s %s %s",
+                    request.method,
+                    request.path,
+                    response.status_code,
+                    extra={"status": response.status_code, "duration_ms": int((time.monotonic() - started) * 1000)},
+                )
+        return response
+
+
+# django-q2: the id travels inside the task package
+
+
+def _tag_task(sender, task, **kwargs) -> None:
+    task[TASK_KEY] = request_id.get() or task["id"]
+
+
+def _enter_task(sender, func, task, **kwargs) -> None:
+    # Tasks run one after another in a worker process, or inline in `sync` mode (tests): keep the
+    # tokens so the caller's id comes back afterwards.
+    task["_chatops_tokens"] = (
+        request_id.set(task.get(TASK_KEY) or task["id"]),
+        task_name.set(func if isinstance(func, str) else getattr(func, "__name__", "")),
+    )
+
+
+def _leave_task(sender, func, task, **kwargs) -> None:
+    tokens = task.pop("_chatops_tokens", None)
+    if tokens:
+        request_id.reset(tokens[0])
+        task_name.reset(tokens[1])
+
+
+def follow_into_tasks() -> None:
+    from django_q.signals import post_execute_in_worker, pre_enqueue, pre_execute
+
+    pre_enqueue.connect(_tag_task, dispatch_uid="chatops-request-id-enqueue")
+    pre_execute.connect(_enter_task, dispatch_uid="chatops-request-id-enter")
+    post_execute_in_worker.connect(_leave_task, dispatch_uid="chatops-request-id-leave")
+
+
+# Redaction and formatting
+
+
+def _secret_values() -> list[str]:
+    """Read at each line rather than once, so settings changed later (and in tests) are covered too."""
+    values = []
+    for name in dir(settings):
+        value = getattr(settings, name, None)
+        if name.isupper() and _SECRET_SETTING.search(name) and isinstance(value, str) and len(value) >= 6:
+            values.append(value)
+    return sorted(values, key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    for value in _secret_values():
+        text = text.replace(value, REDACTED)
+    return _CREDENTIALS.sub(REDACTED, text)
+
+
+class ContextFilter(logging.Filter):
+    """Adds the request id and task to every record and blanks secrets out of its message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        record.task = task_name.get()
+        record.msg, record.args = redact(record.getMessage()), ()
+        return True
+
+
+# Attributes every LogRecord has; anything else was passed with `extra=` and is worth keeping.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "request_id", "task"}
+
+
+class PlainFormatter(logging.Formatter):
+    """The usual text line, with secrets blanked out of the traceback too."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id, task, extras, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+            "request_id": getattr(record, "request_id", "") or request_id.get(),
+            "task": getattr(record, "task", "") or task_name.get(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                line[key] = redact(value) if isinstance(value, str) else value
+        if record.exc_info:
+            line["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps({k: v for k, v in line.items() if v not in ("", None)}, default=str)
