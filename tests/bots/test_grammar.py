@@ -22,6 +22,7 @@ from chatops_site.catalog.models import Environment, Service
 
 EXPECTED_USAGE = {
     "approve": "/approve <deployment>",
+    "cost": "/cost [<period>] [<service>]",
     "deploy": "/deploy <service> <env> [<version>]",
     "help": "/help [<command>]",
     "history": "/history [<service>] [<env>]",
