@@ -78,3 +78,20 @@ def restrict(queryset: QuerySet, user, action: str, service_field: str, environm
             scope &= Q(**{f"{environment_field}_id": environment_id})
         condition |= scope
     return queryset.filter(condition)
+
+
+def restrict_by_name(queryset: QuerySet, user, action: str, service_field: str, environment_field: str) -> QuerySet:
+    """`restrict()` for rows that name their service and environment as text (the command history)."""
+    if user is None or not user.is_active:
+        return queryset.none()
+    condition = Q(pk__in=[])
+    for service, environment in _grants(user, action).values_list("service__name", "environment__name"):
+        if service is None and environment is None:
+            return queryset  # a grant on everything
+        scope = Q()
+        if service is not None:
+            scope &= Q(**{service_field: service})
+        if environment is not None:
+            scope &= Q(**{environment_field: environment})
+        condition |= scope
+    return queryset.filter(condition)

@@ -1,0 +1,91 @@
+"""The overview: every service in every environment, what runs there, what waits, what is frozen.
+
+Built in a fixed number of queries, however many services the catalog holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
+
+from chatops_site.catalog import rbac
+from chatops_site.catalog.models import Action, DeployTarget, Environment, Service
+from chatops_site.deploys.models import Deployment, Lock, State
+
+
+@dataclass
+class Cell:
+    """One service in one environment."""
+
+    target: DeployTarget
+    current: Deployment | None = None  # the last one that succeeded: what runs there now
+    latest: Deployment | None = None  # the last one requested, whatever became of it
+    lock: Lock | None = None
+
+
+@dataclass
+class Row:
+    service: Service
+    # (environment, cell) for every environment; the cell is None where the service has no target.
+    cells: list[tuple[Environment, Cell | None]] = field(default_factory=list)
+
+
+@dataclass
+class Pending:
+    """A deployment waiting for approval, and whether the viewer may decide on it."""
+
+    deployment: Deployment
+    may_decide: bool
+
+
+def _newest(**conditions) -> Subquery:
+    newest = Deployment.objects.filter(target=OuterRef("pk"), **conditions)
+    order = ("-finished_at", "-id") if conditions else ("-requested_at", "-id")
+    return Subquery(newest.order_by(*order).values("pk")[:1])
+
+
+def current_versions(targets) -> dict[int, Deployment]:
+    """target id -> the deployment that runs there now, for many targets in two queries."""
+    ids = dict(targets.annotate(current_id=_newest(state=State.SUCCEEDED)).values_list("pk", "current_id"))
+    found = Deployment.objects.select_related("requested_by").in_bulk([pk for pk in ids.values() if pk])
+    return {target: found[pk] for target, pk in ids.items() if pk}
+
+
+def board() -> tuple[list[Environment], list[Row]]:
+    targets = DeployTarget.objects.select_related("service", "environment").annotate(
+        current_id=_newest(state=State.SUCCEEDED), latest_id=_newest()
+    )
+    targets = list(targets)
+    wanted = {pk for t in targets for pk in (t.current_id, t.latest_id) if pk}
+    deployments = Deployment.objects.select_related("requested_by").in_bulk(wanted)
+    locks = {
+        lock.target_id: lock
+        for lock in Lock.objects.filter(released_at=None)
+        .filter(Q(until=None) | Q(until__gt=timezone.now()))
+        .select_related("locked_by")
+    }
+    environments = list(Environment.objects.all())
+    columns = {env.pk: i for i, env in enumerate(environments)}
+    rows: dict[int, Row] = {}
+    for target in targets:
+        row = rows.setdefault(target.service_id, Row(target.service, [(env, None) for env in environments]))
+        row.cells[columns[target.environment_id]] = (
+            target.environment,
+            Cell(target, deployments.get(target.current_id), deployments.get(target.latest_id), locks.get(target.pk)),
+        )
+    return environments, sorted(rows.values(), key=lambda row: row.service.name)
+
+
+def pending(user) -> list[Pending]:
+    waiting = Deployment.objects.filter(state=State.AWAITING_APPROVAL).select_related(
+        "target__service", "target__environment", "requested_by"
+    )
+    return [Pending(d, may_decide(user, d)) for d in waiting.order_by("requested_at", "id")]
+
+
+def may_decide(user, deployment: Deployment) -> bool:
+    """Shows the buttons; the engine decides again when they are pressed."""
+    target = deployment.target
+    return deployment.requested_by_id != user.pk and rbac.may(user, Action.APPROVE, target.service, target.environment)

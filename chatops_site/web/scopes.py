@@ -1,0 +1,25 @@
+"""What each user may read on the dashboard (and through the API): the lists narrowed by RBAC.
+
+Everyone sees their own commands and deployments; the rest needs the `view` grant on that service
+and environment.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from bots.models import CommandRun
+from chatops_site.catalog import rbac
+from chatops_site.catalog.models import Action
+from chatops_site.deploys.models import Deployment
+
+
+def commands_for(user) -> QuerySet[CommandRun]:
+    runs = CommandRun.objects.select_related("user")
+    return rbac.restrict_by_name(runs, user, Action.VIEW, "service", "environment") | runs.filter(user=user)
+
+
+def deployments_for(user) -> QuerySet[Deployment]:
+    deployments = Deployment.objects.select_related("target__service", "target__environment", "requested_by")
+    visible = rbac.restrict(deployments, user, Action.VIEW, "target__service", "target__environment")
+    return visible | deployments.filter(requested_by=user)

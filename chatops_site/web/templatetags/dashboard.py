@@ -1,0 +1,33 @@
+"""Small template helpers for the dashboard pages."""
+
+from __future__ import annotations
+
+from django import template
+
+from bots.messages import ICONS
+from chatops_site.deploys.models import State
+from chatops_site.durations import format_duration
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def page_link(context, **changes) -> str:
+    """The current query string with a new cursor: filters stay, the other cursor goes."""
+    query = context["request"].GET.copy()
+    for name in ("after", "before"):
+        query.pop(name, None)
+    for name, value in changes.items():
+        if value:
+            query[name] = value
+    return "?" + query.urlencode()
+
+
+@register.filter
+def state_icon(state: str) -> str:
+    return ICONS.get(State(state), "") if state in State.values else ""
+
+
+@register.filter
+def duration(delta) -> str:
+    return format_duration(delta) if delta is not None else ""

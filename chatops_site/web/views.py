@@ -1,0 +1,171 @@
+"""Dashboard pages: thin views over the domain modules, every one behind the login."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from rest_framework.authtoken.models import Token
+
+from bots.models import CommandRun
+from chatops_site.catalog import rbac
+from chatops_site.catalog.models import Action, ChatIdentity, DeployTarget, Grant, Service
+from chatops_site.deploys import engine
+from chatops_site.deploys.models import State
+from chatops_site.web import board, commands, keyset, links, scopes, spend
+from chatops_site.web.filters import CommandRunFilter, DeploymentFilter
+from chatops_site.web.forms import CommandForm
+from chatops_site.web.spend import CostsForm
+
+
+@login_required
+def overview(request):
+    environments, rows = board.board()
+    return render(
+        request,
+        "web/overview.html",
+        {"environments": environments, "rows": rows, "pending": board.pending(request.user)},
+    )
+
+
+def _listing(request, filterset, field: str, template: str):
+    """A filtered list, one keyset page of it; bad filters or a broken page link say so."""
+    page = keyset.Page([])
+    if filterset.is_valid():
+        try:
+            page = keyset.paginate(
+                filterset.qs, field, after=request.GET.get("after", ""), before=request.GET.get("before", "")
+            )
+        except keyset.InvalidCursor as exc:
+            messages.warning(request, str(exc))
+            page = keyset.paginate(filterset.qs, field)
+    return render(request, template, {"filter": filterset, "page": page})
+
+
+@login_required
+def history(request):
+    filterset = CommandRunFilter(request.GET, queryset=scopes.commands_for(request.user))
+    return _listing(request, filterset, "received_at", "web/history.html")
+
+
+@login_required
+def deployments(request):
+    filterset = DeploymentFilter(request.GET, queryset=scopes.deployments_for(request.user))
+    return _listing(request, filterset, "requested_at", "web/deployments.html")
+
+
+@login_required
+def deployment(request, pk: int):
+    found = get_object_or_404(scopes.deployments_for(request.user).select_related("rollback_of"), pk=pk)
+    target = found.target
+    user = request.user
+    current = engine.current_deployment(target)
+    rollback = ""
+    if found.state == State.SUCCEEDED and rbac.may(user, Action.ROLLBACK, target.service, target.environment):
+        here = f"/rollback {target.service.name} {target.environment.name}"
+        rollback = here if current is not None and current.pk == found.pk else f"{here} {found.version}"
+    may_decide = found.state == State.AWAITING_APPROVAL and board.may_decide(user, found)
+    context = {
+        "deployment": found,
+        "events": found.events.select_related("actor"),
+        "approval": getattr(found, "approval", None),
+        "runs": found.command_runs.select_related("user").order_by("received_at", "id"),
+        "current": current,
+        "rollback": rollback,
+        "may_decide": may_decide,
+    }
+    return render(request, "web/deployment.html", context)
+
+
+@login_required
+def services(request):
+    catalog = Service.objects.prefetch_related("targets__environment")
+    current = board.current_versions(DeployTarget.objects.all())
+    rows = [
+        {
+            "service": service,
+            "repository_url": links.repository_url(service.repository),
+            "admin_url": links.admin_url(service) if request.user.is_staff else "",
+            "targets": [(t, current.get(t.pk)) for t in service.targets.all()],
+        }
+        for service in catalog
+    ]
+    return render(request, "web/services.html", {"rows": rows})
+
+
+@login_required
+def profile(request):
+    user = request.user
+    context = {
+        "token": Token.objects.filter(user=user).first(),
+        "grants": Grant.objects.filter(Q(user=user) | Q(group__in=user.groups.all())).select_related(
+            "service", "environment", "group"
+        ),
+        "identities": ChatIdentity.objects.filter(user=user),
+    }
+    return render(request, "web/profile.html", context)
+
+
+@login_required
+@require_POST
+def create_token(request):
+    """A new API token; the old one (if any) stops working. The key is shown this once."""
+    Token.objects.filter(user=request.user).delete()
+    token = Token.objects.create(user=request.user)
+    messages.success(request, f"Your new API token: {token.key} - copy it now, it is not shown again.")
+    return redirect("web:profile")
+
+
+@login_required
+@require_POST
+def revoke_token(request):
+    deleted, _ = Token.objects.filter(user=request.user).delete()
+    messages.info(request, "Your API token is revoked." if deleted else "You had no API token.")
+    return redirect("web:profile")
+
+
+@login_required
+@require_POST
+def command(request):
+    """Run one line through the engine as the logged-in user; the page's script asks for a fragment."""
+    form = CommandForm(request.POST)
+    fragment = request.headers.get("X-Requested-With") == "fetch"
+    if not form.is_valid():
+        context = {"error": form.errors["line"][0]}
+        return render(request, "web/_answer.html" if fragment else "web/command.html", context, status=400)
+    reply = commands.run(request.user, form.cleaned_data["line"])
+    outcome = CommandRun.objects.filter(pk=reply.run_id).values_list("outcome", flat=True).first()
+    context = {"reply": reply, "line": form.cleaned_data["line"], "outcome": outcome}
+    return render(request, "web/_answer.html" if fragment else "web/command.html", context)
+
+
+@login_required
+@require_GET
+def follow_ups(request, run_id: int):
+    """New follow-ups of one of your own web commands: `?after=<last message id>`."""
+    after = request.GET.get("after", "0")
+    try:
+        found, done = commands.follow_ups(request.user, run_id, int(after) if after.isdigit() else 0)
+    except CommandRun.DoesNotExist:
+        raise Http404("No such command of yours.") from None
+    return JsonResponse({"messages": [{"id": m.pk, "text": m.text, "final": m.final} for m in found], "done": done})
+
+
+@login_required
+def costs(request):
+    """Spend over a period; `?format=csv` downloads the rows the page shows."""
+    form = CostsForm(request.GET)
+    if not form.is_valid():
+        return render(request, "web/costs.html", {"form": form}, status=400)
+    period, service = form.cleaned_data["period"] or "30d", form.cleaned_data["service"]
+    page = spend.build(period, service)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv")
+        name = f"costs-{page.summary.start}-{page.summary.end}{'-' + service.name if service else ''}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        spend.write_csv(page, response)
+        return response
+    return render(request, "web/costs.html", {"form": form, "page": page, "summary": page.summary})
