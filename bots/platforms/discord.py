@@ -34,6 +34,7 @@ from bots.platforms.discord_autocomplete import choices
 from bots.platforms.discord_commands import OptionGap, command_text
 from bots.platforms.discord_messages import EPHEMERAL, Callback, answer, pressed, private, render
 from bots.types import Invocation, Reply
+from chatops_site import metrics
 
 log = logging.getLogger("chatops.discord")
 
@@ -63,7 +64,9 @@ def interactions(request: HttpRequest) -> JsonResponse:
         response = HANDLERS.get(interaction.get("type"), _unsupported)(interaction)
     except InvalidRequest as exc:
         log.warning("refused a Discord interaction from %s: %s", request.META.get("REMOTE_ADDR"), exc.reason)
+        metrics.webhook_delivery("discord", "bad_signature" if exc.status == 401 else "invalid")
         return JsonResponse({"error": exc.reason}, status=exc.status)
+    metrics.webhook_delivery("discord", "accepted")
     return JsonResponse(response)
 
 

@@ -27,6 +27,7 @@ from bots.models import CommandRun, Outcome, SlackEvent
 from bots.platforms import slack, slack_install, slack_modal
 from bots.platforms.slack_identity import link_by_email
 from bots.types import Invocation
+from chatops_site import metrics
 
 log = logging.getLogger("chatops.slack")
 
@@ -58,8 +59,11 @@ def slack_request(view):
                 request.path,
                 request.headers.get("X-Slack-Request-Timestamp", "")[:20],
             )
+            metrics.webhook_delivery("slack", "bad_signature")
             return HttpResponse("invalid Slack signature", status=401)
-        return view(request)
+        response = view(request)
+        metrics.webhook_delivery("slack", "accepted" if response.status_code < 400 else "invalid")
+        return response
 
     return verified
 

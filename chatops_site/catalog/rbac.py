@@ -63,35 +63,26 @@ def holders(action: str, service: Service, environment: Environment) -> QuerySet
     )
 
 
-def restrict(queryset: QuerySet, user, action: str, service_field: str, environment_field: str) -> QuerySet:
-    """Narrow `queryset` to rows whose service and environment the user holds `action` on."""
+def restrict(
+    queryset: QuerySet, user, action: str, service_field: str, environment_field: str, by_name: bool = False
+) -> QuerySet:
+    """Narrow `queryset` to rows whose service and environment the user holds `action` on.
+
+    The fields are foreign keys, or with `by_name` text columns naming them (the command history keeps
+    what was typed, so it survives a service being renamed or removed).
+    """
     if user is None or not user.is_active:
         return queryset.none()
+    columns = ("service__name", "environment__name") if by_name else ("service_id", "environment_id")
+    suffix = "" if by_name else "_id"
     condition = Q(pk__in=[])
-    for service_id, environment_id in _grants(user, action).values_list("service_id", "environment_id"):
-        if service_id is None and environment_id is None:
-            return queryset  # a grant on everything
-        scope = Q()
-        if service_id is not None:
-            scope &= Q(**{f"{service_field}_id": service_id})
-        if environment_id is not None:
-            scope &= Q(**{f"{environment_field}_id": environment_id})
-        condition |= scope
-    return queryset.filter(condition)
-
-
-def restrict_by_name(queryset: QuerySet, user, action: str, service_field: str, environment_field: str) -> QuerySet:
-    """`restrict()` for rows that name their service and environment as text (the command history)."""
-    if user is None or not user.is_active:
-        return queryset.none()
-    condition = Q(pk__in=[])
-    for service, environment in _grants(user, action).values_list("service__name", "environment__name"):
+    for service, environment in _grants(user, action).values_list(*columns):
         if service is None and environment is None:
             return queryset  # a grant on everything
         scope = Q()
         if service is not None:
-            scope &= Q(**{service_field: service})
+            scope &= Q(**{f"{service_field}{suffix}": service})
         if environment is not None:
-            scope &= Q(**{environment_field: environment})
+            scope &= Q(**{f"{environment_field}{suffix}": environment})
         condition |= scope
     return queryset.filter(condition)

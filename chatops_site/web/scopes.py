@@ -16,7 +16,7 @@ from chatops_site.deploys.models import Deployment
 
 def commands_for(user) -> QuerySet[CommandRun]:
     runs = CommandRun.objects.select_related("user")
-    return rbac.restrict_by_name(runs, user, Action.VIEW, "service", "environment") | runs.filter(user=user)
+    return rbac.restrict(runs, user, Action.VIEW, "service", "environment", by_name=True) | runs.filter(user=user)
 
 
 def deployments_for(user) -> QuerySet[Deployment]:

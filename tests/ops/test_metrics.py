@@ -120,6 +120,21 @@ def test_webhook_deliveries_are_counted_by_source_and_outcome(read):
     )
 
 
+@pytest.mark.parametrize(
+    "source, path",
+    [("github", "/github/webhook"), ("slack", "/slack/commands"), ("discord", "/discord/interactions")],
+)
+def test_each_webhook_endpoint_counts_the_deliveries_it_refuses(read, client, settings, source, path):
+    settings.GITHUB_WEBHOOK_SECRET = settings.SLACK_SIGNING_SECRET = "configured"
+    settings.DISCORD_PUBLIC_KEY = "ab" * 32
+    before = value(read(), "chatops_webhook_deliveries_total", source=source, outcome="bad_signature")
+
+    assert client.post(path, data=b"{}", content_type="application/json").status_code == 401
+
+    after = value(read(), "chatops_webhook_deliveries_total", source=source, outcome="bad_signature")
+    assert after - before == 1
+
+
 def test_outside_calls_and_errors_are_counted_by_system(read):
     with StubServer() as stub:
         stub.route("GET", r"/ok", lambda call: {"ok": True})
