@@ -1,0 +1,58 @@
+"""Every API error is JSON with one readable `detail`; the domain's refusals keep their own words.
+
+`rbac.Denied` is 403 and `DeployError` is 409 (the request is understood, but the deployment's or
+the target's state refuses it: locked, already decided, not waiting...). Validation errors keep DRF's
+per-field messages under `errors` and sum them up in `detail`.
+"""
+
+from __future__ import annotations
+
+from rest_framework import exceptions, serializers
+from rest_framework.views import exception_handler
+
+from chatops_site.catalog import rbac
+from chatops_site.deploys.engine import DeployError
+from costs.periods import PeriodError
+from costs.reports import UnknownService
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+DOMAIN_ERRORS = {
+    rbac.Denied: exceptions.PermissionDenied,
+    DeployError: Conflict,
+    PeriodError: exceptions.ValidationError,
+    UnknownService: exceptions.ValidationError,
+}
+
+
+def handle(exc, context):
+    """DRF's exception handler, after translating the domain's exceptions and flattening validation errors."""
+    for domain, api in DOMAIN_ERRORS.items():
+        if isinstance(exc, domain):
+            exc = api(str(exc))
+            break
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.ValidationError):
+        response.data = {"detail": summary(response.data), "errors": response.data}
+    return response
+
+
+def summary(errors, field: str = "") -> str:
+    """`{"service": ["There is no service named 'x'."]}` -> `service: There is no service named 'x'.`"""
+    if isinstance(errors, dict):
+        return " ".join(summary(value, name if name != "non_field_errors" else "") for name, value in errors.items())
+    if isinstance(errors, list):
+        return " ".join(summary(value, field) for value in errors)
+    return f"{field}: {errors}" if field else str(errors)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """What every error answers with (documentation only)."""
+
+    detail = serializers.CharField()
+    errors = serializers.DictField(required=False, help_text="Validation errors by field name.")

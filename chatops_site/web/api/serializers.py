@@ -1,0 +1,354 @@
+"""What the API reads and writes. Names, not ids, wherever people type names (`service`, `environment`, `user`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.validators import RegexValidator
+from django.utils import timezone
+from rest_framework import serializers
+
+from bots.models import CommandRun
+from chatops_site.catalog.models import DeployTarget, Environment, Service
+from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Kind, Lock
+from costs import reports
+from costs.periods import PeriodError, parse_period, utc_today
+
+MAX_COST_DAYS = 1100  # three years of daily rows is as far as one answer goes
+
+
+class NameField(serializers.SlugRelatedField):
+    """A catalog row given by its name. A NUL character, which PostgreSQL refuses to compare, names nothing."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", ""))
+        return super().to_internal_value(data)
+
+
+def _named(model, what: str, **kwargs) -> NameField:
+    """A catalog row given by its name; an unknown name says which."""
+    return NameField(
+        slug_field="name",
+        queryset=model.objects.all(),
+        error_messages={"does_not_exist": f"There is no {what} named '{{value}}'.", "invalid": "Give a name."},
+        **kwargs,
+    )
+
+
+def _username(**kwargs) -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(slug_field="username", read_only=True, **kwargs)
+
+
+# Catalog
+
+
+class EnvironmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Environment
+        fields = ["name", "order", "requires_approval", "protected"]
+
+
+class CurrentSerializer(serializers.ModelSerializer):
+    """The deployment that runs on a target now (the last one that succeeded)."""
+
+    requested_by = _username()
+
+    class Meta:
+        model = Deployment
+        fields = ["id", "version", "artifact", "requested_by", "finished_at"]
+
+
+class OpenLockSerializer(serializers.ModelSerializer):
+    locked_by = _username()
+
+    class Meta:
+        model = Lock
+        fields = ["id", "locked_by", "reason", "created_at", "until"]
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    """One service in one environment; `current` and `lock` are set on the row by the view."""
+
+    environment = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    current = CurrentSerializer(read_only=True, allow_null=True, help_text="What runs there now; null: nothing yet.")
+    lock = OpenLockSerializer(read_only=True, allow_null=True, help_text="The freeze in force, if any.")
+
+    class Meta:
+        model = DeployTarget
+        fields = ["environment", "provider", "default_version", "current", "lock"]
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    targets = TargetSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Service
+        fields = ["name", "repository", "description", "team", "monthly_budget", "targets"]
+
+
+# Deployments
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    service = serializers.CharField(source="target.service.name", read_only=True)
+    environment = serializers.CharField(source="target.environment.name", read_only=True)
+    requested_by = _username()
+    # A CharField, not a URL: a run not dispatched yet has none ("").
+    provider_run_url = serializers.CharField(read_only=True)
+    duration_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "id", "service", "environment", "kind", "version", "state", "requested_by", "rollback_of",
+            "provider_run_id", "provider_run_url", "artifact", "detail",
+            "requested_at", "queued_at", "started_at", "finished_at", "duration_seconds",
+        ]  # fmt: skip
+
+    def get_duration_seconds(self, deployment: Deployment) -> float | None:
+        return deployment.duration.total_seconds() if deployment.duration is not None else None
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    actor = _username(allow_null=True)
+
+    class Meta:
+        model = DeploymentEvent
+        fields = ["from_state", "to_state", "actor", "message", "created_at"]
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    approver = _username()
+
+    class Meta:
+        model = Approval
+        fields = ["approver", "decision", "reason", "decided_at"]
+
+
+class DeploymentDetailSerializer(DeploymentSerializer):
+    transitions = TransitionSerializer(source="events", many=True, read_only=True)
+    approvals = serializers.SerializerMethodField()
+
+    class Meta(DeploymentSerializer.Meta):
+        fields = [*DeploymentSerializer.Meta.fields, "transitions", "approvals"]
+
+    @staticmethod
+    def _approvals(deployment: Deployment) -> list[Approval]:
+        approval = getattr(deployment, "approval", None)  # one at most: the decision
+        return [approval] if approval is not None else []
+
+    def get_approvals(self, deployment: Deployment) -> list[dict]:
+        return ApprovalSerializer(self._approvals(deployment), many=True).data
+
+
+class DeployRequestSerializer(serializers.Serializer):
+    """`{"service": "web-app", "environment": "prod", "version": "v1.2", "action": "deploy"}`."""
+
+    service = _named(Service, "service")
+    environment = _named(Environment, "environment")
+    version = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        validators=[RegexValidator(r"^\S*$", "A version is one word: a branch, tag or SHA.")],
+        help_text="Branch, tag or SHA. Deploy: default the target's default version; "
+        "rollback: default the last good version before the current one.",
+    )
+    action = serializers.ChoiceField(choices=Kind.choices)
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, help_text="Why, for the requester."
+    )
+
+
+# Locks
+
+
+class LockSerializer(serializers.ModelSerializer):
+    service = serializers.CharField(source="target.service.name", read_only=True)
+    environment = serializers.CharField(source="target.environment.name", read_only=True)
+    locked_by = _username()
+    released_by = _username(allow_null=True)
+    active = serializers.BooleanField(source="is_active", read_only=True)
+
+    class Meta:
+        model = Lock
+        fields = [
+            "id", "service", "environment", "locked_by", "reason", "created_at", "until", "released_at",
+            "released_by", "active",
+        ]  # fmt: skip
+
+
+class LockRequestSerializer(serializers.Serializer):
+    service = _named(Service, "service")
+    environment = _named(Environment, "environment")
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    until = serializers.DateTimeField(required=False, allow_null=True, help_text="Blank: until someone unlocks it.")
+
+    def validate_until(self, until):
+        if until is not None and until <= timezone.now():
+            raise serializers.ValidationError("A lock must last until a moment still to come.")
+        return until
+
+
+# Command history
+
+
+class CommandRunSerializer(serializers.ModelSerializer):
+    user = _username(allow_null=True)
+
+    class Meta:
+        model = CommandRun
+        fields = [
+            "id", "platform", "workspace", "channel", "chat_user_name", "user", "command", "text", "service",
+            "environment", "outcome", "error", "reply", "deployment", "received_at", "finished_at", "duration_ms",
+        ]  # fmt: skip
+
+
+# Costs
+
+
+def _usd(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True, **kwargs)
+
+
+class DailyQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="First UTC day; default: 30 days before `end`.")
+    end = serializers.DateField(required=False, help_text="Last UTC day, included; default: yesterday.")
+    service = _named(Service, "service", required=False, help_text="One of our services; default: all.")
+    group_by = serializers.ChoiceField(choices=list(reports.GROUP_BY), default="aws_service")
+
+    def validate(self, data):
+        end = data.get("end") or utc_today() - timedelta(days=1)
+        start = data.get("start") or end - timedelta(days=29)
+        if start > end:
+            raise serializers.ValidationError({"start": ["`start` comes after `end`."]})
+        if (end - start).days >= MAX_COST_DAYS:
+            raise serializers.ValidationError({"start": [f"Ask for at most {MAX_COST_DAYS} days at a time."]})
+        return {**data, "start": start, "end": end}
+
+
+class DailyRowSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    group = serializers.CharField(help_text="AWS service or our service, as `group_by` says.")
+    amount = _usd(help_text="USD")
+    estimated = serializers.BooleanField(help_text="Cost Explorer may still revise this day.")
+
+    def to_representation(self, row: reports.DailyRow) -> dict:
+        # Years of days x a hundred services are tens of thousands of rows: written directly, as the
+        # fields above would write them (amounts are already in cents), at a fraction of the cost.
+        return {
+            "day": row.day.isoformat(),
+            "group": row.group,
+            "amount": f"{row.amount:.2f}",
+            "estimated": row.estimated,
+        }
+
+
+class DailyCostsSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    service = serializers.CharField(allow_null=True)
+    group_by = serializers.CharField()
+    rows = DailyRowSerializer(many=True)
+
+
+class SummaryQuerySerializer(serializers.Serializer):
+    period = serializers.CharField(
+        default="yesterday", max_length=10, help_text="today, yesterday, week, month or <N>d (e.g. 30d), as `/cost`."
+    )
+    service = _named(Service, "service", required=False, help_text="One of our services; default: all.")
+
+    def validate_period(self, text: str):
+        try:
+            return parse_period(text)
+        except PeriodError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class AmountSerializer(serializers.Serializer):
+    """A (name, USD) pair of a ranking."""
+
+    name = serializers.CharField()
+    amount = _usd()
+
+    def to_representation(self, pair):
+        return super().to_representation({"name": pair[0], "amount": pair[1]})
+
+
+class MoverSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.CharField(help_text="'AWS service' or 'service'")
+    amount = _usd()
+    previous = _usd()
+    change = _usd()
+
+
+class AnomalySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    service = serializers.CharField()
+    amount = _usd()
+    usual = _usd()
+    score = serializers.FloatField()
+    estimated = serializers.BooleanField()
+    driver = serializers.CharField(help_text="The AWS service whose spend grew most that day.")
+    deployments = serializers.SerializerMethodField(help_text="Ids of the deploys just before it.")
+
+    def get_deployments(self, anomaly) -> list[int]:
+        return [deployment.pk for deployment in anomaly.deployments]
+
+
+class AwsAnomalySerializer(serializers.Serializer):
+    anomaly_id = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(allow_null=True)
+    dimension_value = serializers.CharField()
+    total_impact = _usd()
+    score = serializers.FloatField()
+
+
+class ForecastSerializer(serializers.Serializer):
+    amount = _usd()
+    source = serializers.CharField(help_text="'aws' or 'projection'")
+    label = serializers.CharField()
+
+
+class BudgetSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    budget = _usd()
+    spent = _usd()
+    projected = _usd()
+    level = serializers.CharField(help_text="ok, projected over, warning or over")
+
+
+class CostSummarySerializer(serializers.Serializer):
+    """The numbers `/cost` answers with."""
+
+    period = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    service = serializers.CharField(allow_null=True)
+    total = _usd()
+    previous_start = serializers.DateField()
+    previous_end = serializers.DateField()
+    previous_total = _usd()
+    previous_days_with_data = serializers.IntegerField()
+    change = _usd(allow_null=True, help_text="Null unless every day of the previous period is known.")
+    change_pct = serializers.FloatField(allow_null=True)
+    by_aws_service = AmountSerializer(many=True)
+    by_service = AmountSerializer(many=True)
+    movers = MoverSerializer(many=True)
+    anomalies = AnomalySerializer(many=True)
+    aws_anomalies = AwsAnomalySerializer(many=True)
+    days = serializers.IntegerField()
+    days_with_data = serializers.IntegerField()
+    estimated_days = serializers.ListField(child=serializers.DateField())
+    demo = serializers.BooleanField(help_text="Demo figures, not AWS's.")
+    month_start = serializers.DateField()
+    month_to_date = _usd()
+    budget = _usd(allow_null=True)
+    forecast = ForecastSerializer(allow_null=True)
+    budgets = BudgetSerializer(many=True)
