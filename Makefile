@@ -7,7 +7,10 @@ PORT ?= 8000
 # The suite runs again on PostgreSQL when this server answers (its test database is created and dropped).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/chatops
 
-.PHONY: run test lint install
+.PHONY: run test lint install prod workers browser
+# `make prod`: the production start (README, "Production"); settings come from the environment or .env.
+QCLUSTERS ?= 2
+PROMETHEUS_MULTIPROC_DIR ?= /tmp/chatops-metrics
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +31,39 @@ run: $(VENV)/.installed
 		$(PY) manage.py qcluster & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 		$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+prod: $(VENV)/.installed
+	$(PY) manage.py check --deploy
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	rm -rf $(PROMETHEUS_MULTIPROC_DIR) && mkdir -p $(PROMETHEUS_MULTIPROC_DIR)
+	export PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR); \
+		for i in $$(seq $(QCLUSTERS)); do $(PY) manage.py qcluster & done; \
+		trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/gunicorn -c gunicorn.conf.py
+
+# More queue workers, on this or another machine (same settings; no migrate, no web).
+workers: $(VENV)/.installed
+	mkdir -p $(PROMETHEUS_MULTIPROC_DIR)
+	export PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR); \
+		for i in $$(seq $(QCLUSTERS)); do $(PY) manage.py qcluster & done; \
+		trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; wait
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# The browser tests drive Debian's Chromium (Playwright's own browser download needs the internet):
+# installed here when missing and we are root; otherwise those tests are skipped and say why.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+		else \
+			echo "== Chromium is missing and this is not root: the browser tests will be skipped =="; \
+		fi; \
+	fi
+
+test: lint browser
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest

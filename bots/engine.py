@@ -19,6 +19,7 @@ from bots.grammar import InvalidCommand, parse, resolve
 from bots.models import CommandRun, Outcome
 from bots.registry import COMMANDS, Command, Context
 from bots.types import Invocation, Reply
+from chatops_site import logs, metrics, ratelimit
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import ChatIdentity
 from chatops_site.deploys.engine import DeployError
@@ -66,7 +67,12 @@ def find_command(name: str) -> Command:
 
 
 def handle(invocation: Invocation) -> Reply:
-    """Run one command and answer it; never raises."""
+    """Run one command and answer it; never raises. Its log lines, and its tasks', share one request id."""
+    with logs.request_scope():
+        return _handle(invocation)
+
+
+def _handle(invocation: Invocation) -> Reply:
     if invocation.request_id:
         seen = CommandRun.objects.filter(platform=invocation.platform, request_id=invocation.request_id).first()
         if seen is not None:  # the platform retried a request we already answered
@@ -91,6 +97,11 @@ def handle(invocation: Invocation) -> Reply:
         run.save()
     except IntegrityError:  # the same request arrived twice at once; the other copy answers it
         return Reply("")
+    slow_down = ratelimit.refusal(invocation)
+    if slow_down is not None:  # over the limit: recorded, answered, and nothing else runs
+        _finish(run, slow_down, Outcome.RATE_LIMITED, slow_down.text, started)
+        slow_down.run_id = run.pk
+        return slow_down
     try:
         with transaction.atomic():
             # Follow-up tasks enqueued by the handler run only after this commits, with the run linked.
@@ -117,7 +128,7 @@ def _run(invocation: Invocation, name: str, text: str, user, run: CommandRun) ->
         args = resolve(command.args, values)
         if command.action:
             rbac.require(user, command.action, args.get("service"), args.get("env"))
-        context = Context(invocation=invocation, user=user, args=args)
+        context = Context(invocation=invocation, user=user, args=args, run=run)
         reply = command.handler(context)
         run.deployment = context.deployment
         return reply, Outcome.OK, ""
@@ -145,3 +156,4 @@ def _finish(run: CommandRun, reply: Reply, outcome: str, error: str, started: fl
     run.finished_at = timezone.now()
     run.duration_ms = int((time.monotonic() - started) * 1000)
     run.save()
+    metrics.command_finished(run)

@@ -7,8 +7,8 @@ from django.db.models import Q
 from bots.types import Button, Reply
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import Action
-from chatops_site.deploys.models import ACTIVE_STATES, Deployment, DeploymentEvent, State
-from chatops_site.durations import format_duration
+from chatops_site.deploys.models import ACTIVE_STATES, Approval, Deployment, DeploymentEvent, State
+from chatops_site.durations import format_duration, format_moment
 
 ICONS = {
     State.AWAITING_APPROVAL: "⏸",
@@ -48,6 +48,15 @@ def _blocker(deployment: Deployment) -> str:
     return "; waiting behind " + ", ".join(f"#{pk}" for pk in ahead) if ahead else ""
 
 
+def _decision(deployment: Deployment) -> list[tuple[str, str]]:
+    """Who approved or rejected it, and when: kept on the message through every later update."""
+    approval = Approval.objects.filter(deployment=deployment).select_related("approver").first()
+    if approval is None:
+        return []
+    label = f"{approval.get_decision_display()} by".capitalize()
+    return [(label, f"{approval.approver.get_username()} at {format_moment(approval.decided_at)}")]
+
+
 def describe(deployment: Deployment, message: str = "") -> Reply:
     """The state of a deployment, as one message."""
     state = State(deployment.state)
@@ -72,6 +81,8 @@ def describe(deployment: Deployment, message: str = "") -> Reply:
         text += f" {state.label}"
     if message:
         text += f": {message}"
+    if state != State.AWAITING_APPROVAL:
+        fields += _decision(deployment)
     if deployment.rollback_of_id:
         fields.append(("Rolls back", f"#{deployment.rollback_of_id} ({deployment.rollback_of.version})"))
     if deployment.duration is not None:
@@ -79,6 +90,11 @@ def describe(deployment: Deployment, message: str = "") -> Reply:
     if deployment.artifact:
         fields.append(("Artifact", deployment.artifact))
     links = [("Run", deployment.provider_run_url)] if deployment.provider_run_url else []
+    # Providers that know the commit they deployed (GitHub Actions) keep it in provider_data.
+    if deployment.provider_data.get("head_sha"):
+        fields.append(("Commit", deployment.provider_data["head_sha"][:12]))
+    if deployment.provider_data.get("commit_url"):
+        links.append(("Commit", deployment.provider_data["commit_url"]))
     return Reply(
         text,
         fields=fields,

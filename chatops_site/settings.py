@@ -6,6 +6,7 @@ Names are fixed by DESIGN.md; other code reads `django.conf.settings` only.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -42,8 +43,17 @@ def envseconds(name: str, default: str) -> float:
 
 
 def secret(name: str) -> str:
-    """A secret setting. Values written `ssm:/path` are to be resolved from SSM Parameter Store."""
-    return env(name)
+    """A secret setting. A value written `ssm:/path` is read (decrypted) from SSM Parameter Store, once,
+    here at start-up; a parameter that cannot be read stops the start, naming it but never a value."""
+    value = env(name)
+    if not value.startswith("ssm:"):
+        return value
+    from integrations.aws import ssm  # boto3 is loaded only by installations that use it
+
+    try:
+        return ssm.parameter(value.removeprefix("ssm:"))
+    except ssm.ParameterError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
 
 
 DEBUG = envbool("DJANGO_DEBUG", default=False)
@@ -70,10 +80,14 @@ INSTALLED_APPS = [
     "bots",
     "integrations.github",
     "costs",
+    "chatops_site.ops",
 ]
 
 MIDDLEWARE = [
+    "chatops_site.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves collected static files (the admin's CSS) from gunicorn itself, compressed and cached.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -127,16 +141,75 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-LOGIN_URL = "/admin/login/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed but not renamed by hash: pages render the same with or without `collectstatic`.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
+# Production behind a proxy that terminates TLS and sets X-Forwarded-Proto (`check --deploy` is clean
+# with DJANGO_HTTPS=true, a real DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS). Probes and the metrics
+# scrape stay reachable over plain HTTP inside the network.
+if envbool("DJANGO_HTTPS", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(env("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", default=True)
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "web:overview"
+LOGOUT_REDIRECT_URL = "login"
+
+# The REST API (/api/v1/): tokens for tools, the session for the dashboard's own calls; see chatops_site/web/api.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "chatops_site.web.api.errors.handle",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ChatOps control room API",
+    "DESCRIPTION": "Deploys, approvals, locks, command history and costs, under the same RBAC as chat. "
+    "Authenticate with `Authorization: Token <key>` (make one on your profile page).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page's JavaScript and CSS come from drf-spectacular-sidecar's static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "DeploymentStateEnum": "chatops_site.deploys.models.State",
+        "DeploymentKindEnum": "chatops_site.deploys.models.Kind",
+    },
+}
+
+# `json` in production: one JSON object per line with the request id (see chatops_site/logs.py).
+CHATOPS_LOG_FORMAT = env("CHATOPS_LOG_FORMAT", "plain")
+if CHATOPS_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"CHATOPS_LOG_FORMAT must be plain or json, not {CHATOPS_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "chatops_site.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"()": "chatops_site.logs.PlainFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "chatops_site.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": CHATOPS_LOG_FORMAT, "filters": ["context"]}
+    },
     "loggers": {
         "chatops": {"handlers": ["console"], "level": env("CHATOPS_LOG_LEVEL", "INFO"), "propagate": False},
+        "django-q": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
+    "root": {"handlers": ["console"], "level": "WARNING"},
 }
 
 # Background work (django-q2). `retry` must stay above `timeout`, or a broker with receipts hands a
@@ -160,6 +233,24 @@ else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.2
 
+# Shared by every process (django-q2 keeps its cluster status here): Redis when there is one, else
+# files on this machine. Rate limits do not depend on it; they count in the database.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": Q_CLUSTER["name"],
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": Path(tempfile.gettempdir()) / f"chatops-cache-{Q_CLUSTER['name']}",
+        }
+    }
+
 # Deploy policy.
 CHATOPS_APPROVAL_TTL = envseconds("CHATOPS_APPROVAL_TTL", "30m")
 CHATOPS_SIMULATED_DELAY = envseconds("CHATOPS_SIMULATED_DELAY", "5s")
@@ -170,8 +261,12 @@ CHATOPS_NOTIFIER = env("CHATOPS_NOTIFIER", "bots.notify.ChatNotifier")
 
 # Where news goes when no ChannelRoute matches it (e.g. "slack:C0123"); blank: nowhere.
 CHATOPS_DEFAULT_CHANNEL = env("CHATOPS_DEFAULT_CHANNEL")
+# Fernet key for the tokens stored in the database (Slack installs, GitHub); blank: derived from the secret key.
+CHATOPS_ENCRYPTION_KEY = secret("CHATOPS_ENCRYPTION_KEY")
 # Per chat user, e.g. "20/m"; shared by every web worker.
 CHATOPS_RATE_LIMIT = env("CHATOPS_RATE_LIMIT", "30/m")
+# Per Slack workspace or Discord guild, all its users together.
+CHATOPS_WORKSPACE_RATE_LIMIT = env("CHATOPS_WORKSPACE_RATE_LIMIT", "300/m")
 
 # Outside systems. Every *_API_URL defaults to the public service; tests and proxies point elsewhere.
 SLACK_SIGNING_SECRET = secret("SLACK_SIGNING_SECRET")
@@ -179,6 +274,8 @@ SLACK_BOT_TOKEN = secret("SLACK_BOT_TOKEN")
 SLACK_CLIENT_ID = env("SLACK_CLIENT_ID")
 SLACK_CLIENT_SECRET = secret("SLACK_CLIENT_SECRET")
 SLACK_API_URL = env("SLACK_API_URL", "https://slack.com/api/")
+# Link an unknown Slack user to the Django user with the same email (Slack's users.info); off by default.
+SLACK_LINK_BY_EMAIL = envbool("SLACK_LINK_BY_EMAIL", default=False)
 DISCORD_APPLICATION_ID = env("DISCORD_APPLICATION_ID")
 DISCORD_PUBLIC_KEY = env("DISCORD_PUBLIC_KEY")
 DISCORD_BOT_TOKEN = secret("DISCORD_BOT_TOKEN")

@@ -17,3 +17,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # Several suites may share one server (sessions, CI): each run gets its own test database.
     DATABASES["default"]["TEST"] = {"NAME": f"test_chatops_{os.getpid()}"}
+# Fuzzing and race tests send hundreds of commands as one user; tests/ops sets the limits it checks.
+CHATOPS_RATE_LIMIT = CHATOPS_WORKSPACE_RATE_LIMIT = "100000/m"
+# No `collectstatic` before the tests: WhiteNoise looks files up per request instead of warning.
+WHITENOISE_AUTOREFRESH = True

@@ -20,6 +20,6 @@ def test_readyz_is_503_when_the_broker_is_down(client, db):
     assert response.json()["checks"]["broker"] == "error: ConnectionError"
 
 
-def test_front_page_leads_to_the_admin(client):
+def test_front_page_asks_strangers_to_log_in(client):
     response = client.get("/")
-    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert response.status_code == 302 and response["Location"].startswith("/login/")

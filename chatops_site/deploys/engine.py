@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from chatops_site import metrics
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import Action, DeployTarget, Environment, Service
 from chatops_site.deploys import queue
@@ -278,7 +279,7 @@ def record_dispatch(deployment_id: int, run: Run) -> Deployment | None:
         deployment.provider_run_url = run.url
         deployment.provider_data = {**deployment.provider_data, **run.data}
         due = _due(deployment, run.check_in)
-        _move(deployment, State.RUNNING, message=f"run {run.run_id} started")
+        _move(deployment, State.RUNNING, message=f"run {run.run_id} started" if run.run_id else "dispatched")
         queue.check_later(deployment.pk, due, run.check_in)
     return deployment
 
@@ -289,6 +290,7 @@ def record_status(deployment_id: int, status: RunStatus) -> Deployment | None:
         deployment = _locked(deployment_id)
         if deployment.state != State.RUNNING:
             return None
+        deployment.provider_run_id = status.run_id or deployment.provider_run_id
         deployment.provider_run_url = status.url or deployment.provider_run_url
         deployment.artifact = status.artifact or deployment.artifact
         deployment.detail = status.detail or deployment.detail
@@ -297,7 +299,8 @@ def record_status(deployment_id: int, status: RunStatus) -> Deployment | None:
             _move(deployment, State(status.state), message=status.detail)
         else:
             due = _due(deployment, status.check_in)
-            deployment.save(update_fields=["provider_run_url", "artifact", "detail", "provider_data", "next_check_at"])
+            fields = ["provider_run_id", "provider_run_url", "artifact", "detail", "provider_data", "next_check_at"]
+            deployment.save(update_fields=fields)
             queue.check_later(deployment.pk, due, status.check_in)
     return deployment
 
@@ -376,6 +379,7 @@ def _move(deployment: Deployment, to: State, actor=None, message: str = "") -> N
         deployment.next_check_at = None
     deployment.save()
     _record(deployment, before, to, actor, message)
+    metrics.deployment_moved(deployment)
     if before in ACTIVE_STATES:
         queue.enqueue("start_next", deployment.target_id)
 
