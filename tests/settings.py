@@ -19,5 +19,6 @@ else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_chatops_{os.getpid()}"}
 # Fuzzing and race tests send hundreds of commands as one user; tests/ops sets the limits it checks.
 CHATOPS_RATE_LIMIT = CHATOPS_WORKSPACE_RATE_LIMIT = "100000/m"
-# No `collectstatic` before the tests: WhiteNoise looks files up per request instead of warning.
+# No `collectstatic` before the tests: WhiteNoise finds files in the apps per request, as under `make run`.
 WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -18,8 +18,8 @@ from chatops_site.catalog.models import DeployTarget
 from chatops_site.deploys import tasks
 from tests.stubs.github_api import GitHubStub
 
-# Real payloads from octokit/webhooks, kept beside the repository (../shared/fixtures/github-webhooks).
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "github-webhooks"
+# Real payloads from octokit/webhooks (MIT; see the LICENSE beside them).
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "github-webhooks"
 SECRET = "It's a Secret to Everybody"
 
 
