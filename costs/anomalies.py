@@ -5,6 +5,9 @@ Each of our services' daily spend is compared with the 14 to 28 days before it b
 is an anomaly when it is at least `THRESHOLD` spreads above the usual level *and* at least `MIN_CHANGE`
 dollars above it, so that small services wobbling by cents never alarm. Estimated days count: yesterday
 is usually estimated, and it is the day people want to hear about.
+
+Days are judged when they are written (`costs.store`, with `judge`), and the verdicts kept in
+`DailyAnomaly`: a question about a month reads the few days that stand out, not every tag's series.
 """
 
 from __future__ import annotations

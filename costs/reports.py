@@ -13,11 +13,12 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
-from django.db.models import Q, Sum
+from django.db.models import FloatField, Q, Sum
+from django.db.models.functions import Cast
 
 from chatops_site.catalog.models import Service
 from costs import anomalies
-from costs.models import AwsAnomaly, CostForecast, CostRecord, DailyCost, Dimension
+from costs.models import AwsAnomaly, CostForecast, CostRecord, DailyCost, Dimension, MonthlyCost
 from costs.periods import Period, month_bounds, parse_period, utc_today
 from costs.tags import name_of, service_names, tag_of
 
@@ -122,7 +123,7 @@ class CostSummary:
     budget: Decimal | None  # the service's, or the sum of every service's budget
     forecast: Forecast | None
     budgets: list[BudgetStatus] = field(default_factory=list)
-    # Our service's name -> the tag values that are its spend here: what `services_daily` reads.
+    # Our service's name -> the tag values that are its spend here: what `services_daily` and `trend_lines` read.
     tags_of: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -217,10 +218,23 @@ def daily(
 def services_daily(summary: CostSummary, names: list[str]) -> list[DailyRow]:
     """`daily(..., group_by="service")` over the summary's period, of the named services only.
 
-    A few services' trends over a year read a few thousand rows instead of every service's.
+    What a page shows of a few services over a year is a few thousand rows, not every service's.
     """
     tags = [tag for name in names for tag in summary.tags_of.get(name, [])]
     return _daily(summary.start, summary.end, tags, "service")
+
+
+def trend_lines(summary: CostSummary, names: list[str]) -> dict[str, dict[date, float]]:
+    """Each named service's spend per day of the summary's period, as floats: enough to draw, not to add up."""
+    services = {tag: name for name in names for tag in summary.tags_of.get(name, [])}
+    lines: dict[str, dict[date, float]] = {name: {} for name in names}
+    rows = DailyCost.objects.filter(
+        dimension=Dimension.SERVICE_TAG, key__in=list(services), day__range=(summary.start, summary.end)
+    )
+    for key, day, amount in rows.values_list("key", "day", Cast("amount", FloatField())):
+        line = lines[services[key]]
+        line[day] = line.get(day, 0.0) + amount
+    return lines
 
 
 def _daily(start: date, end: date, tags: list[str] | None, group_by: str) -> list[DailyRow]:
@@ -241,10 +255,12 @@ def _daily(start: date, end: date, tags: list[str] | None, group_by: str) -> lis
         if tags is not None:
             rows = rows.filter(key__in=tags)
         rows = rows.order_by("day", "key").values_list("day", "key", "amount")
-    names = service_names() if group_by == "service" else {}
+    if group_by == "aws_service":  # one row per day and AWS service already; sorted here as Python sorts names
+        return [DailyRow(day, group, _cents(amount), day in estimated) for day, group, amount in sorted(rows)]
+    names = service_names()
     merged: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     for day, key, amount in rows:
-        merged[day, name_of(key, names) if group_by == "service" else key] += amount
+        merged[day, name_of(key, names)] += amount  # two tags of one service make one row
     return [DailyRow(day, group, _cents(amount), day in estimated) for (day, group), amount in sorted(merged.items())]
 
 
@@ -271,27 +287,44 @@ def _compare(
     before: date, start: date, end: date, tags: list[str] | None
 ) -> tuple[dict[str, tuple[Decimal, Decimal]], dict[str, tuple[Decimal, Decimal]]]:
     """Spend per AWS service and per tag, in the period (`start`..`end`) and in the one before it."""
+    if tags is None:
+        now, then = _group_sums(start, end), _group_sums(before, start - timedelta(days=1))
+        grouped: dict[str, dict[str, tuple[Decimal, Decimal]]] = defaultdict(dict)
+        for dimension, key in sorted(now.keys() | then.keys()):
+            grouped[dimension][key] = (now.get((dimension, key), Decimal(0)), then.get((dimension, key), Decimal(0)))
+        return grouped[Dimension.AWS_SERVICE], grouped[Dimension.SERVICE_TAG]
     sums = {
         "now": Sum("amount", filter=Q(day__gte=start), default=Decimal(0)),
         "then": Sum("amount", filter=Q(day__lt=start), default=Decimal(0)),
     }
-    if tags is None:
-        rows = (
-            DailyCost.objects.filter(
-                dimension__in=(Dimension.AWS_SERVICE, Dimension.SERVICE_TAG), day__range=(before, end)
-            )
-            .values("dimension", "key")
-            .annotate(**sums)
-            .order_by()
-        )
-        grouped: dict[str, dict[str, tuple[Decimal, Decimal]]] = defaultdict(dict)
-        for row in rows:
-            grouped[row["dimension"]][row["key"]] = (row["now"], row["then"])
-        return grouped[Dimension.AWS_SERVICE], grouped[Dimension.SERVICE_TAG]
     records = CostRecord.objects.filter(service_tag__in=tags, day__range=(before, end))
     by_aws = {row["aws_service"]: (row["now"], row["then"]) for row in records.values("aws_service").annotate(**sums)}
     by_tag = {row["service_tag"]: (row["now"], row["then"]) for row in records.values("service_tag").annotate(**sums)}
     return by_aws, by_tag
+
+
+def _group_sums(first: date, last: date) -> dict[tuple[str, str], Decimal]:
+    """Spend per (dimension, key) of the AWS services and the tags from `first` to `last`.
+
+    The whole months inside are read from their `MonthlyCost` sums, only the days around them from
+    `DailyCost`: a year is a dozen rows per group instead of 365.
+    """
+    dimensions = (Dimension.AWS_SERVICE, Dimension.SERVICE_TAG)
+    whole_first = first if first.day == 1 else month_bounds(first)[1] + timedelta(days=1)
+    whole_last = last if last == month_bounds(last)[1] else last.replace(day=1) - timedelta(days=1)
+    spans = [(first, last)]
+    sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    if whole_first < whole_last:
+        months = MonthlyCost.objects.filter(dimension__in=dimensions, month__range=(whole_first, whole_last))
+        for dimension, key, amount in months.values_list("dimension", "key").annotate(Sum("amount")).order_by():
+            sums[dimension, key] += amount
+        # One query per side, each on its own day range: an index serves a range, not a hole in one.
+        spans = [(first, whole_first - timedelta(days=1)), (whole_last + timedelta(days=1), last)]
+    for span in spans:
+        days = DailyCost.objects.filter(dimension__in=dimensions, day__range=span)
+        for dimension, key, amount in days.values_list("dimension", "key").annotate(Sum("amount")).order_by():
+            sums[dimension, key] += amount
+    return sums
 
 
 def _daily_amounts(first: date, last: date, tags: list[str] | None, known: dict) -> dict[date, Decimal]:
@@ -333,19 +366,21 @@ def _forecast(
 
 
 def _budgets(scoped: Service | None, month_start: date, month_end: date, yesterday: date, known: dict):
-    services = Service.objects.filter(monthly_budget__isnull=False).order_by("name")
+    services = Service.objects.filter(monthly_budget__isnull=False).only("name", "cost_tag", "monthly_budget")
+    services = services.order_by("name")
     if scoped is not None:
         services = services.filter(pk=scoped.pk)
     first = min(month_start, yesterday - timedelta(days=PROJECTION_DAYS - 1))
-    by_tag: dict[str, dict[date, Decimal]] = defaultdict(lambda: {d: Decimal(0) for d in known if d >= first})
+    window = [day for day in known if first <= day <= yesterday]
     tags = {tag_of(service): service for service in services}
+    by_tag = {tag: dict.fromkeys(window, Decimal(0)) for tag in tags}  # a known day without a row spent nothing
     for key, day, amount in DailyCost.objects.filter(
         dimension=Dimension.SERVICE_TAG, key__in=list(tags), day__range=(first, yesterday)
     ).values_list("key", "day", "amount"):
         by_tag[key][day] = amount
     statuses = []
     for tag, service in tags.items():
-        daily = {day: amount for day, amount in by_tag[tag].items() if day <= yesterday}
+        daily = by_tag[tag]
         spent = sum((amount for day, amount in daily.items() if day >= month_start), Decimal(0))
         projected = _projection(daily, month_start, month_end, yesterday)
         statuses.append(BudgetStatus(service.name, service.monthly_budget, _cents(spent), _cents(projected)))

@@ -2,8 +2,9 @@
 
 A day's `CostRecord`s and its `DailyCost` sums are always rewritten together in one transaction, so a
 re-run replaces a day instead of adding to it, and reports never see a day half written. The same
-transaction judges anomalies (`DailyAnomaly`) on the days written and on the `LOOKBACK` days after them,
-whose history changed with them: questions then read verdicts instead of every tag's series.
+transaction sums the months holding those days again (`MonthlyCost`) and judges anomalies
+(`DailyAnomaly`) on the days written and the `LOOKBACK` days after them, whose history changed with
+them: questions then read a year as a dozen months, and verdicts instead of every tag's series.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from itertools import islice
 
 from django.db import transaction
 from django.db.models import FloatField, Sum
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, TruncMonth
 
 from costs.anomalies import LOOKBACK, judge
-from costs.models import CostRecord, DailyAnomaly, DailyCost, Dimension
+from costs.models import CostRecord, DailyAnomaly, DailyCost, Dimension, MonthlyCost
+from costs.periods import month_bounds
 
 log = logging.getLogger("chatops.costs")
 
@@ -56,6 +58,7 @@ def replace_days(start: date, end: date, rows: Iterable[Row], estimated: set[dat
         CostRecord.objects.bulk_create(batch)
         written += len(batch)
     _sum_days(start, end, estimated, demo)
+    sum_months(start, end)
     judge_days(start, end + timedelta(days=LOOKBACK))
     return written
 
@@ -77,6 +80,19 @@ def _sum_days(start: date, end: date, estimated: set[date], demo: bool) -> None:
 
 def _daily(day: date, dimension: str, key: str, amount: Decimal, estimated: set[date], demo: bool) -> DailyCost:
     return DailyCost(day=day, dimension=dimension, key=key, amount=amount, estimated=day in estimated, demo=demo)
+
+
+def sum_months(start: date, end: date, *, daily=DailyCost, monthly=MonthlyCost) -> None:
+    """Sum again every month holding a day of `start`..`end` (the migration passes its historical models)."""
+    first, last = start.replace(day=1), month_bounds(end)[1]
+    monthly.objects.filter(month__range=(first, last)).delete()
+    rows = (
+        daily.objects.filter(day__range=(first, last))
+        .values("dimension", "key", "demo", month=TruncMonth("day"))  # demo and real days never mix
+        .annotate(amount=Sum("amount"))
+        .order_by()
+    )
+    monthly.objects.bulk_create((monthly(**row) for row in rows), batch_size=BATCH)
 
 
 def judge_days(start: date, end: date, *, daily=DailyCost, anomalies=DailyAnomaly) -> int:
@@ -114,6 +130,7 @@ def remove_demo() -> int:
     """Delete every demo cost row and its sums; returns how many rows there were."""
     removed, _ = CostRecord.objects.filter(demo=True).delete()
     DailyCost.objects.filter(demo=True).delete()
+    MonthlyCost.objects.filter(demo=True).delete()
     DailyAnomaly.objects.filter(demo=True).delete()
     return removed
 

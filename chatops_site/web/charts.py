@@ -43,6 +43,7 @@ def stacked_bars(
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d9dde4"/>')
         label = f"${top * fraction:,.0f}"
         parts.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#5d6675">{label}</text>')
+    labels = {name: escape(name) for name in series}  # once per series: a year's chart has thousands of bars
     for i, day in enumerate(days):
         x = LEFT + i * step + (step - bar) / 2
         y = TOP + plot_h
@@ -54,7 +55,7 @@ def stacked_bars(
             y -= h
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour[name]}">'
-                f"<title>{day}: {escape(name)} ${amount:,.2f}</title></rect>"
+                f"<title>{day}: {labels[name]} ${float(amount):,.2f}</title></rect>"  # in cents: a float says the same
             )
         if day in marks:
             cx = x + bar / 2
@@ -70,7 +71,7 @@ def stacked_bars(
     return mark_safe("".join(parts))  # noqa: S308 - built above from numbers and escaped names
 
 
-def sparkline(values: list[Decimal], colour: str = PALETTE[0]) -> SafeString:
+def sparkline(values: list[Decimal] | list[float], colour: str = PALETTE[0]) -> SafeString:
     """A small trend line, scaled to its own maximum."""
     width, height = 160, 32
     top = float(max(values, default=0)) or 1.0

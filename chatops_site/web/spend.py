@@ -37,10 +37,9 @@ class Trend:
 
 @dataclass
 class CostsPage:
+    """What the page shows, drawn: the day rows behind it are not kept (a year is thousands of them)."""
+
     summary: reports.CostSummary
-    days: list[date]
-    rows: list[reports.DailyRow]  # by AWS service: what the chart and the CSV show
-    service_rows: list[reports.DailyRow] = field(default_factory=list)  # of the services with a trend
     chart: SafeString = field(default_factory=SafeString)
     legend: list[tuple[str, str]] = field(default_factory=list)
     trends: list[Trend] = field(default_factory=list)
@@ -49,17 +48,24 @@ class CostsPage:
 def build(period: str, service: Service | None) -> CostsPage:
     summary = reports.summary(period, service)
     days = [summary.start + timedelta(days=i) for i in range(summary.days)]
-    rows = reports.daily(summary.start, summary.end, service, group_by="aws_service")
-    page = CostsPage(summary, days, rows)
-    series = _stack(rows)
+    page = CostsPage(summary)
+    series = _stack(reports.daily(summary.start, summary.end, service, group_by="aws_service"))
     colour = charts.colours(list(series))
     marks = {a.day: _mark(a) for a in reversed(summary.anomalies)}
     page.chart = charts.stacked_bars(days, series, colour, marks)
     page.legend = [(name, colour[name]) for name in series]
-    if service is None:  # the trends of the biggest spenders only: a year of every service is too much to draw
-        page.service_rows = reports.services_daily(summary, [name for name, _ in summary.by_service[:TRENDS]])
-        page.trends = _trends(page.service_rows, days)
+    if service is None:
+        lines = reports.trend_lines(summary, trended(summary))
+        page.trends = [
+            Trend(name, total, charts.sparkline([lines[name].get(day, 0.0) for day in days]))
+            for name, total in summary.by_service[:TRENDS]
+        ]
     return page
+
+
+def trended(summary: reports.CostSummary) -> list[str]:
+    """The services with a trend line: the biggest spenders only, a year of every service is too much to draw."""
+    return [name for name, _ in summary.by_service[:TRENDS]]
 
 
 def _stack(rows: list[reports.DailyRow]) -> dict[str, dict[date, Decimal]]:
@@ -87,22 +93,12 @@ def _mark(anomaly) -> str:
     return text + (f"; deploys before it: {near}" if near else "")
 
 
-def _trends(rows: list[reports.DailyRow], days: list[date]) -> list[Trend]:
-    by_service: dict[str, dict[date, Decimal]] = defaultdict(dict)
-    for row in rows:
-        by_service[row.group][row.day] = row.amount
-    totals = {name: sum(values.values(), Decimal(0)) for name, values in by_service.items()}
-    biggest = sorted(totals, key=lambda name: -totals[name])[:TRENDS]
-    return [
-        Trend(name, totals[name], charts.sparkline([by_service[name].get(day, Decimal(0)) for day in days]))
-        for name in biggest
-    ]
-
-
-def write_csv(page: CostsPage, out) -> None:
-    """The rows behind the chart and the trends: day, grouping, group, USD, estimated."""
+def write_csv(summary: reports.CostSummary, service: Service | None, out) -> None:
+    """The rows behind the page's chart and trends: day, grouping, group, USD, estimated."""
     writer = csv.writer(out)
     writer.writerow(["day", "group_by", "group", "amount_usd", "estimated"])
-    for group_by, rows in (("aws_service", page.rows), ("service", page.service_rows)):
+    by_aws = reports.daily(summary.start, summary.end, service, group_by="aws_service")
+    by_service = reports.services_daily(summary, trended(summary)) if service is None else []
+    for group_by, rows in (("aws_service", by_aws), ("service", by_service)):
         for row in rows:
             writer.writerow([row.day.isoformat(), group_by, row.group, f"{row.amount:.2f}", str(row.estimated).lower()])

@@ -19,6 +19,7 @@ from chatops_site.web import board, commands, keyset, links, scopes, spend
 from chatops_site.web.filters import CommandRunFilter, DeploymentFilter
 from chatops_site.web.forms import CommandForm
 from chatops_site.web.spend import CostsForm
+from costs import reports
 
 
 @login_required
@@ -161,11 +162,12 @@ def costs(request):
     if not form.is_valid():
         return render(request, "web/costs.html", {"form": form}, status=400)
     period, service = form.cleaned_data["period"] or "30d", form.cleaned_data["service"]
-    page = spend.build(period, service)
     if request.GET.get("format") == "csv":
+        summary = reports.summary(period, service)
         response = HttpResponse(content_type="text/csv")
-        name = f"costs-{page.summary.start}-{page.summary.end}{'-' + service.name if service else ''}.csv"
+        name = f"costs-{summary.start}-{summary.end}{'-' + service.name if service else ''}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
-        spend.write_csv(page, response)
+        spend.write_csv(summary, service, response)
         return response
+    page = spend.build(period, service)
     return render(request, "web/costs.html", {"form": form, "page": page, "summary": page.summary})
