@@ -7,7 +7,7 @@ times as `YYYY-MM-DD` or ISO 8601 (`since=2024-05-01`, `until=2024-05-01T12:30:0
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import django_filters as filters
 from django import forms
@@ -36,9 +36,14 @@ class MomentField(forms.CharField):
             moment = None
         if moment is None:
             raise forms.ValidationError(f"'{value}' is not a date (YYYY-MM-DD) or an ISO 8601 time.")
-        if isinstance(moment, datetime) and timezone.is_naive(moment):
-            moment = timezone.make_aware(moment)
-        return moment
+        try:
+            if not isinstance(moment, datetime):
+                moment + timedelta(days=1)  # `until` takes the whole day, so its end must exist
+                return moment
+            # In UTC: databases refuse offsets beyond about 15 hours that ISO 8601 (and Python) allow.
+            return (timezone.make_aware(moment) if timezone.is_naive(moment) else moment).astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError(f"'{value}' is outside the range of times this can search.") from None
 
 
 class MomentFilter(filters.Filter):

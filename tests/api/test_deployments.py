@@ -151,6 +151,9 @@ def history(api):
         ("?state=succeeded&requested_by=bob", ["v2"]),
         ("?since=2000-01-01&until=2000-01-02", []),
         ("?since=2000-01-01T00:00:00Z", ["v3", "v2", "v1"]),
+        # Offsets past what databases accept (schemathesis found this one) are read in UTC.
+        ("?since=0179-08-10T00:24:58%2B16:41", ["v3", "v2", "v1"]),
+        ("?until=0179-08-10T00:24:58%2B16:41", []),
     ],
 )
 def test_the_list_filters_by_name(api, history, query, versions):
@@ -166,6 +169,13 @@ def test_an_unknown_name_in_a_filter_is_a_clear_400(api, history):
     assert response.json()["detail"] == (
         "service: There is no service named 'nope'. since: 'yesterday' is not a date (YYYY-MM-DD) or an ISO 8601 time."
     )
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31", "0001-01-01T00:00:00%2B05:00"])
+def test_a_time_beyond_the_calendar_is_a_clear_400(api, moment):
+    response = api("carol").get(f"/api/v1/deployments/?until={moment}")
+    assert response.status_code == 400
+    assert "is outside the range of times this can search" in response.json()["detail"]
 
 
 def test_a_typed_percent_sign_is_quoted_back_not_a_server_error(api):
