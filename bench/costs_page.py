@@ -65,19 +65,30 @@ def generate(services: int, days: int) -> int:
 
 
 def api_scenarios(services: int, days: int) -> list[tuple[str, str]]:
-    """GET /api/v1/costs/daily/ over the same spans as the page, by either grouping, and over the whole range."""
+    """GET /api/v1/costs/daily/ over the same spans as the page, by either grouping, and over the whole range.
+
+    Each answer is one page (at most `reports.DAILY_PAGE_SIZE` rows; the first, or one in the middle of
+    the whole range, through its cursor): a client following `next` pays this once per page.
+    """
+    from chatops_site.web.api.pagination import day_group_cursor
     from costs.periods import utc_today
+    from costs.reports import DailyRow
 
     end = utc_today() - timedelta(days=1)
     since = {n: end - timedelta(days=n - 1) for n in (30, 90, 365, days)}
     one = f"svc-{min(42, services - 1):03d}"
     daily = "/api/v1/costs/daily/"
+    middle = DailyRow(end - timedelta(days=days // 2), one, Decimal(0), False)
     return [
         ("API daily, 30 days", daily),
         ("API daily, 90 days by service", f"{daily}?start={since[90]}&end={end}&group_by=service"),
         ("API daily, 365 days", f"{daily}?start={since[365]}&end={end}"),
         (f"API daily, {days} days by service", f"{daily}?start={since[days]}&end={end}&group_by=service"),
         ("API daily, one service, 365 days", f"{daily}?start={since[365]}&end={end}&service={one}"),
+        (
+            f"API daily, {days} days, a middle page",
+            f"{daily}?start={since[days]}&end={end}&group_by=service&after={day_group_cursor(middle)}",
+        ),
     ]
 
 

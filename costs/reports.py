@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
-from django.db.models import FloatField, Q, Sum
+from django.db.models import FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
 from chatops_site.catalog.models import Service
@@ -27,6 +27,7 @@ TOP_MOVERS = 5
 PROJECTION_DAYS = 7  # our own month-end projection: the average of the last week, to the month's end
 FORECAST_MAX_AGE = timedelta(days=3)  # an older AWS forecast gives way to our projection
 BUDGET_WARNING = Decimal("0.8")
+DAILY_PAGE_SIZE = 1000  # rows of `daily_page()`: ten days of a hundred services, ~80 days of a dozen AWS services
 GROUP_BY = {"aws_service": Dimension.AWS_SERVICE, "service": Dimension.SERVICE_TAG}
 
 
@@ -39,6 +40,15 @@ class DailyRow(NamedTuple):
     group: str
     amount: Decimal
     estimated: bool
+
+
+@dataclass
+class DailyPage:
+    """Some of `daily()`'s rows, in its order, and whether it has rows before and after them."""
+
+    rows: list[DailyRow]
+    more_before: bool
+    more_after: bool
 
 
 @dataclass
@@ -215,6 +225,39 @@ def daily(
     return _daily(start, end, _scope(service)[1], group_by)
 
 
+def daily_page(
+    start: date,
+    end: date,
+    service: str | Service | None = None,
+    group_by: str = "aws_service",
+    *,
+    after: tuple[date, str] | None = None,
+    before: tuple[date, str] | None = None,
+    size: int | None = None,
+) -> DailyPage:
+    """`daily()` a page at a time: at most `size` rows just past `after` (or just before `before`), a (day, group).
+
+    The database reads only the days the page spans: the day `size` stored groups away bounds it, and
+    those days are merged and sorted exactly as `daily()` does, so the pages add up to its rows.
+    """
+    if group_by not in GROUP_BY:
+        raise ValueError(f"group_by is 'aws_service' or 'service', not '{group_by}'")
+    tags = _scope(service)[1]
+    size = size or DAILY_PAGE_SIZE
+    sums = _daily_sums(start, end, tags, group_by)
+    if before is not None:
+        first = _day_at(sums.filter(day__lt=before[0]), size, newest=True) or start
+        rows = [row for row in _daily(first, min(before[0], end), tags, group_by) if (row.day, row.group) < before]
+        if len(rows) <= size and _day_at(sums.filter(day__lt=first), 0, newest=True) is None:
+            return daily_page(start, end, service, group_by, size=size)  # back at the top: a full first page
+        return DailyPage(rows[-size:], more_before=True, more_after=True)
+    last = _day_at(sums.filter(day__gt=after[0]) if after else sums, size, newest=False) or end
+    first = max(after[0], start) if after else start
+    rows = [row for row in _daily(first, last, tags, group_by) if after is None or (row.day, row.group) > after]
+    more = len(rows) > size or _day_at(sums.filter(day__gt=last), 0, newest=False) is not None
+    return DailyPage(rows[:size], more_before=after is not None and bool(rows), more_after=more)
+
+
 def services_daily(summary: CostSummary, names: list[str]) -> list[DailyRow]:
     """`daily(..., group_by="service")` over the summary's period, of the named services only.
 
@@ -243,18 +286,7 @@ def _daily(start: date, end: date, tags: list[str] | None, group_by: str) -> lis
             "day", flat=True
         )
     )
-    if tags is not None and group_by == "aws_service":
-        rows = (
-            CostRecord.objects.filter(service_tag__in=tags, day__range=(start, end))
-            .values_list("day", "aws_service")
-            .annotate(amount=Sum("amount"))
-            .order_by("day", "aws_service")
-        )
-    else:
-        rows = DailyCost.objects.filter(dimension=GROUP_BY[group_by], day__range=(start, end))
-        if tags is not None:
-            rows = rows.filter(key__in=tags)
-        rows = rows.order_by("day", "key").values_list("day", "key", "amount")
+    rows = _daily_sums(start, end, tags, group_by)
     if group_by == "aws_service":  # one row per day and AWS service already; sorted here as Python sorts names
         return [DailyRow(day, group, _cents(amount), day in estimated) for day, group, amount in sorted(rows)]
     names = service_names()
@@ -262,6 +294,26 @@ def _daily(start: date, end: date, tags: list[str] | None, group_by: str) -> lis
     for day, key, amount in rows:
         merged[day, name_of(key, names)] += amount  # two tags of one service make one row
     return [DailyRow(day, group, _cents(amount), day in estimated) for (day, group), amount in sorted(merged.items())]
+
+
+def _daily_sums(start: date, end: date, tags: list[str] | None, group_by: str) -> QuerySet:
+    """(day, key, amount) of each stored group from `start` to `end`, before names are merged and sorted."""
+    if tags is not None and group_by == "aws_service":
+        return (
+            CostRecord.objects.filter(service_tag__in=tags, day__range=(start, end))
+            .values_list("day", "aws_service")
+            .annotate(amount=Sum("amount"))
+            .order_by("day", "aws_service")
+        )
+    rows = DailyCost.objects.filter(dimension=GROUP_BY[group_by], day__range=(start, end))
+    if tags is not None:
+        rows = rows.filter(key__in=tags)
+    return rows.order_by("day", "key").values_list("day", "key", "amount")
+
+
+def _day_at(sums: QuerySet, count: int, newest: bool) -> date | None:
+    """The day of the stored group `count` places in from the oldest (or newest) of `sums`; None if fewer."""
+    return next((row[0] for row in sums.order_by("-day" if newest else "day")[count : count + 1]), None)
 
 
 def totals_by_day(start: date, end: date, service: str | Service | None = None) -> dict[date, Decimal]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.contrib.auth import get_user_model
 
 from chatops_site.catalog.models import Grant, Service
+from chatops_site.web.api import serializers as s
+from costs import reports
 
 
 def test_daily_rows_by_aws_service(api, spend):
@@ -84,3 +87,63 @@ def test_costs_of_a_service_need_view_on_it(api, spend):
     refused = api("dave").get("/api/v1/costs/summary/?service=web-app")
     assert refused.status_code == 403
     assert refused.json()["detail"] == "dave may not view history web-app: ask an admin for the 'view' grant."
+
+
+def follow(client, url: str, link: str = "next") -> list[dict]:
+    """Every page from `url` on, following `link`."""
+    pages = []
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.json()
+        pages.append(response.json())
+        url = pages[-1][link]
+    return pages
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "&group_by=service", "&service=web-app", "&service=web-app&group_by=service"],
+    ids=["by AWS service", "by service", "one service by AWS service", "one service by service"],
+)
+def test_daily_pages_add_up_to_every_row_and_keep_the_filters(api, spend, query, monkeypatch):
+    monkeypatch.setattr(reports, "DAILY_PAGE_SIZE", 3)
+    start, end = spend["start"], spend["end"]
+    service = "web-app" if "service=web-app" in query else None
+    group_by = "service" if "group_by=service" in query else "aws_service"
+    every = s.DailyRowSerializer(reports.daily(start, end, service, group_by=group_by), many=True).data
+    client = api("carol")
+
+    pages = follow(client, f"/api/v1/costs/daily/?start={start}&end={end}{query}")
+
+    assert [row for page in pages for row in page["rows"]] == every
+    assert all(0 < len(page["rows"]) <= 3 for page in pages) and len(pages) > 1
+    assert pages[0]["previous"] is None and pages[-1]["next"] is None
+    for page in pages[1:]:
+        assert (page["start"], page["end"], page["group_by"], page["service"]) == (
+            str(start),
+            str(end),
+            group_by,
+            service,
+        )
+    back = follow(client, pages[-1]["previous"], "previous")
+    assert [row for page in reversed(back) for row in page["rows"]] + pages[-1]["rows"] == every
+
+
+def test_a_page_is_read_from_the_database_a_page_at_a_time(spend):
+    start, end = spend["start"], spend["end"]
+
+    first = reports.daily_page(start, end, group_by="service", size=4)
+    after = first.rows[-1]
+    second = reports.daily_page(start, end, group_by="service", after=(after.day, after.group), size=4)
+
+    every = reports.daily(start, end, group_by="service")
+    assert first.rows == every[:4] and second.rows == every[4:8]
+    assert (first.more_before, first.more_after, second.more_before) == (False, True, True)
+
+
+def test_a_bad_cursor_is_a_400(api, spend):
+    client = api("carol")
+    for cursor in ("after=not-a-cursor", "before=bm9wZQ"):
+        response = client.get(f"/api/v1/costs/daily/?{cursor}")
+        assert response.status_code == 400
+        assert "That cursor is broken" in response.json()["detail"]

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from bots.models import CommandRun
 from chatops_site.catalog.models import DeployTarget, Environment, Service
 from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Kind, Lock
+from chatops_site.web.api.pagination import parse_day_group_cursor
 from costs import reports
 from costs.periods import PeriodError, parse_period, utc_today
 
@@ -220,6 +221,14 @@ class DailyQuerySerializer(serializers.Serializer):
     end = serializers.DateField(required=False, help_text="Last UTC day, included; default: yesterday.")
     service = _named(Service, "service", required=False, help_text="One of our services; default: all.")
     group_by = serializers.ChoiceField(choices=list(reports.GROUP_BY), default="aws_service")
+    after = serializers.CharField(required=False, help_text="Cursor from a `next` link: the rows after it.")
+    before = serializers.CharField(required=False, help_text="Cursor from a `previous` link: the rows just before it.")
+
+    def validate_after(self, cursor: str):
+        return parse_day_group_cursor(cursor)
+
+    def validate_before(self, cursor: str):
+        return parse_day_group_cursor(cursor)
 
     def validate(self, data):
         end = data.get("end") or utc_today() - timedelta(days=1)
@@ -253,7 +262,11 @@ class DailyCostsSerializer(serializers.Serializer):
     end = serializers.DateField()
     service = serializers.CharField(allow_null=True)
     group_by = serializers.CharField()
-    rows = DailyRowSerializer(many=True)
+    next = serializers.URLField(allow_null=True, help_text="The rows after these, filters kept; null on the last page.")
+    previous = serializers.URLField(allow_null=True, help_text="The rows before these; null on the first page.")
+    rows = DailyRowSerializer(
+        many=True, help_text=f"At most {reports.DAILY_PAGE_SIZE}, in (day, group) order; follow `next` for the rest."
+    )
 
 
 class SummaryQuerySerializer(serializers.Serializer):

@@ -31,7 +31,7 @@ from chatops_site.web import board, scopes
 from chatops_site.web.api import serializers as s
 from chatops_site.web.api.errors import Conflict, ErrorSerializer
 from chatops_site.web.api.filtering import FilterBackend
-from chatops_site.web.api.pagination import KeysetPagination
+from chatops_site.web.api.pagination import KeysetPagination, day_group_links
 from chatops_site.web.filters import CommandRunFilter, DeploymentFilter
 from costs import reports
 
@@ -272,7 +272,7 @@ class LockViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 class DailyCosts(APIView):
     @extend_schema(
-        summary="One row per UTC day and group (AWS service or our service)",
+        summary="One row per UTC day and group (AWS service or our service), a page at a time",
         parameters=[s.DailyQuerySerializer],
         responses={200: s.DailyCostsSerializer, **errors(400, 403)},
     )
@@ -282,8 +282,15 @@ class DailyCosts(APIView):
         q = asked.validated_data
         service = q.get("service")
         rbac.require(request.user, Action.VIEW, service)
-        rows = reports.daily(q["start"], q["end"], service, group_by=q["group_by"])
-        answer = {**q, "service": service.name if service else None, "rows": rows}
+        page = reports.daily_page(
+            q["start"], q["end"], service, q["group_by"], after=q.get("after"), before=q.get("before")
+        )
+        answer = {
+            **q,
+            "service": service.name if service else None,
+            **day_group_links(request, page),
+            "rows": page.rows,
+        }
         return Response(s.DailyCostsSerializer(answer).data)
 
 
