@@ -26,16 +26,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import statistics
 import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
+import acks  # bench/acks.py, beside this file
 import requests
 from nacl.signing import SigningKey, VerifyKey
 
@@ -55,27 +52,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sink-port", type=int, default=8733, help="where the server's DISCORD_API_URL points")
     parser.add_argument("--no-check", action="store_true", help="skip the CommandRun check (no database access)")
     return parser.parse_args()
-
-
-def django_setup() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatops_site.settings")
-    import django
-
-    django.setup()
-
-
-def link_users(count: int, username: str) -> None:
-    """Bench users in guild GUILD, linked so that /deploy passes RBAC like a real user's."""
-    from django.contrib.auth import get_user_model
-
-    from chatops_site.catalog.models import ChatIdentity
-
-    user = get_user_model().objects.get(username=username)
-    for n in range(count):
-        ChatIdentity.objects.get_or_create(
-            platform="discord", workspace=GUILD, chat_user_id=user_id(n), defaults={"user": user}
-        )
 
 
 def user_id(n: int) -> str:
@@ -141,70 +117,35 @@ def main() -> int:
         print(key.verify_key.encode().hex())
         return 0
     if not args.no_check:
-        django_setup()
-        link_users(args.users, args.username)
+        acks.django_setup()
+        acks.link_users("discord", GUILD, [user_id(n) for n in range(args.users)], args.username)
     sink = ThreadingHTTPServer(("127.0.0.1", args.sink_port), Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     run_id = uuid.uuid4().hex[:8]
     bodies = [json.dumps(interaction(run_id, i, args.users)).encode() for i in range(args.requests)]
-    local = threading.local()
 
-    def send(i: int) -> tuple[float, str]:
-        session = getattr(local, "session", None) or requests.Session()
-        local.session = session
+    def send(session: requests.Session, i: int) -> str:
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
             "X-Signature-Timestamp": timestamp,
             "X-Signature-Ed25519": key.sign(timestamp.encode() + bodies[i]).signature.hex(),
         }
-        started = time.perf_counter()
-        try:
-            response = session.post(f"{args.url}/discord/interactions", data=bodies[i], headers=headers, timeout=30)
-            elapsed = time.perf_counter() - started
-            ok = response.status_code == 200 and response.json().get("type") in (4, 5)
-            return elapsed, "" if ok else f"HTTP {response.status_code}"
-        except (requests.RequestException, ValueError) as exc:
-            return time.perf_counter() - started, exc.__class__.__name__
-
-    began = time.perf_counter()
-    with ThreadPoolExecutor(args.concurrency) as pool:
-        results = list(pool.map(send, range(args.requests)))
-    wall = time.perf_counter() - began
-
-    latencies = sorted(elapsed * 1000 for elapsed, error in results if not error)
-    errors = [error for _, error in results if error]
-    print(f"{args.requests} interactions (/deploy and /status), concurrency {args.concurrency}, {wall:.2f} s")
-    print(f"throughput: {args.requests / wall:.1f} req/s")
-    if latencies:
-        cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-        print(
-            f"answer latency ms: p50 {cuts[49]:.1f}  p95 {cuts[94]:.1f}  p99 {cuts[98]:.1f}  "
-            f"max {latencies[-1]:.1f}  min {latencies[0]:.1f}"
+        response = session.post(f"{args.url}/discord/interactions", data=bodies[i], headers=headers, timeout=30)
+        return (
+            ""
+            if response.status_code == 200 and response.json().get("type") in (4, 5)
+            else f"HTTP {response.status_code}"
         )
-    print(f"errors: {len(errors)}" + (f" ({', '.join(sorted(set(errors))[:5])})" if errors else ""))
+
+    results, wall = acks.fire(send, args.requests, args.concurrency)
+    p50, errors = acks.report("interactions (/deploy and /status)", results, wall, args.concurrency)
     cost = verify_cost(key, bodies)
-    share = f", {cost / 10 / cuts[49]:.1f}% of the p50 answer" if latencies else ""
+    share = f", {cost / 10 / p50:.1f}% of the p50 answer" if p50 else ""
     print(f"Ed25519 verification: {cost:.0f} µs per request (PyNaCl, one core){share}")
-    if args.no_check:
-        sink.shutdown()
-        return 1 if errors else 0
-
-    from django.db.models import Count
-
-    from bots.models import CommandRun
-
-    runs = CommandRun.objects.filter(platform="discord", request_id__startswith=f"bench-{run_id}-")
-    per_request = runs.values("request_id").annotate(n=Count("id"))
-    duplicated = sum(1 for row in per_request if row["n"] != 1)
-    accepted = args.requests - len(errors)
-    recorded = per_request.count()
-    verdict = "yes" if recorded == accepted and not duplicated else "NO"
-    print(f"one CommandRun per accepted interaction: {verdict} ({recorded} recorded for {accepted} accepted)")
-    outcomes = dict(runs.values_list("outcome").annotate(n=Count("id")).order_by())
-    print("outcomes: " + ", ".join(f"{outcome} {n}" for outcome, n in sorted(outcomes.items())))
+    ok = args.no_check or acks.one_run_each("discord", f"bench-{run_id}-", args.requests - errors)
     sink.shutdown()
-    return 0 if verdict == "yes" and not errors else 1
+    return 0 if ok and not errors else 1
 
 
 if __name__ == "__main__":

@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlencode
 
+import acks  # bench/acks.py, beside this file
 import requests
 from slack_sdk.signature import SignatureVerifier
 
@@ -45,27 +43,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--as", dest="username", default="alice", help="the ChatOps user they act as")
     parser.add_argument("--no-check", action="store_true", help="skip the CommandRun check (no database access)")
     return parser.parse_args()
-
-
-def django_setup() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatops_site.settings")
-    import django
-
-    django.setup()
-
-
-def link_users(count: int, username: str) -> None:
-    """Bench users U00..Un in team TBENCH, linked so that /deploy passes RBAC like a real user's."""
-    from django.contrib.auth import get_user_model
-
-    from chatops_site.catalog.models import ChatIdentity
-
-    user = get_user_model().objects.get(username=username)
-    for n in range(count):
-        ChatIdentity.objects.get_or_create(
-            platform="slack", workspace=TEAM, chat_user_id=f"UBENCH{n:03d}", defaults={"user": user}
-        )
 
 
 class Sink(BaseHTTPRequestHandler):
@@ -87,18 +64,15 @@ def main() -> int:
     if not args.secret:
         sys.exit("set SLACK_SIGNING_SECRET or pass --secret (the server's signing secret)")
     if not args.no_check:
-        django_setup()
-        link_users(args.users, args.username)
+        acks.django_setup()
+        acks.link_users("slack", TEAM, [f"UBENCH{n:03d}" for n in range(args.users)], args.username)
     sink = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     sink_url = f"http://127.0.0.1:{sink.server_address[1]}/response"
     verifier = SignatureVerifier(args.secret)
     run_id = uuid.uuid4().hex[:8]
-    local = threading.local()
 
-    def send(i: int) -> tuple[float, str]:
-        session = getattr(local, "session", None) or requests.Session()
-        local.session = session
+    def send(session: requests.Session, i: int) -> str:
         command, text = ("/deploy", "web-app dev") if i % 2 == 0 else ("/status", "")
         body = urlencode(
             {
@@ -118,47 +92,18 @@ def main() -> int:
             "X-Slack-Request-Timestamp": timestamp,
             "X-Slack-Signature": verifier.generate_signature(timestamp=timestamp, body=body),
         }
-        started = time.perf_counter()
-        try:
-            response = session.post(f"{args.url}/slack/commands", data=body, headers=headers, timeout=30)
-            elapsed = time.perf_counter() - started
-            ok = response.status_code == 200 and "response_type" in response.json()
-            return elapsed, "" if ok else f"HTTP {response.status_code}"
-        except (requests.RequestException, ValueError) as exc:
-            return time.perf_counter() - started, exc.__class__.__name__
-
-    began = time.perf_counter()
-    with ThreadPoolExecutor(args.concurrency) as pool:
-        results = list(pool.map(send, range(args.requests)))
-    wall = time.perf_counter() - began
-    sink.shutdown()
-
-    latencies = sorted(elapsed * 1000 for elapsed, error in results if not error)
-    errors = [error for _, error in results if error]
-    print(f"{args.requests} requests (/deploy and /status), concurrency {args.concurrency}, {wall:.2f} s")
-    print(f"throughput: {args.requests / wall:.1f} req/s")
-    if latencies:
-        cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-        print(
-            f"ack latency ms: p50 {cuts[49]:.1f}  p95 {cuts[94]:.1f}  p99 {cuts[98]:.1f}  "
-            f"max {latencies[-1]:.1f}  min {latencies[0]:.1f}"
+        response = session.post(f"{args.url}/slack/commands", data=body, headers=headers, timeout=30)
+        return (
+            "" if response.status_code == 200 and "response_type" in response.json() else f"HTTP {response.status_code}"
         )
-    print(f"errors: {len(errors)}" + (f" ({', '.join(sorted(set(errors))[:5])})" if errors else ""))
+
+    results, wall = acks.fire(send, args.requests, args.concurrency)
+    sink.shutdown()
+    _, errors = acks.report("requests (/deploy and /status)", results, wall, args.concurrency)
     if args.no_check:
         return 1 if errors else 0
-
-    from django.db.models import Count
-
-    from bots.models import CommandRun
-
-    runs = CommandRun.objects.filter(platform="slack", request_id__startswith=f"bench-{run_id}-")
-    per_request = runs.values("request_id").annotate(n=Count("id"))
-    duplicated = sum(1 for row in per_request if row["n"] != 1)
-    accepted = args.requests - len(errors)
-    recorded = per_request.count()
-    verdict = "yes" if recorded == accepted and not duplicated else "NO"
-    print(f"one CommandRun per accepted request: {verdict} ({recorded} recorded for {accepted} accepted)")
-    return 0 if verdict == "yes" and not errors else 1
+    ok = acks.one_run_each("slack", f"bench-{run_id}-", args.requests - errors)
+    return 0 if ok and not errors else 1
 
 
 if __name__ == "__main__":
