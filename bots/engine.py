@@ -73,10 +73,6 @@ def handle(invocation: Invocation) -> Reply:
 
 
 def _handle(invocation: Invocation) -> Reply:
-    if invocation.request_id:
-        seen = CommandRun.objects.filter(platform=invocation.platform, request_id=invocation.request_id).first()
-        if seen is not None:  # the platform retried a request we already answered
-            return Reply(seen.reply, public=seen.reply_public, run_id=seen.pk)
     started = time.monotonic()
     name, text = split_umbrella(clean(invocation.command), clean(invocation.text))
     user = identify(invocation)
@@ -93,24 +89,27 @@ def _handle(invocation: Invocation) -> Reply:
         request_id=invocation.request_id,
         received_at=invocation.received_at,
     )
-    try:
-        run.save()
-    except IntegrityError:  # the same request arrived twice at once; the other copy answers it
-        return Reply("")
-    slow_down = ratelimit.refusal(invocation)
-    if slow_down is not None:  # over the limit: recorded, answered, and nothing else runs
-        _finish(run, slow_down, Outcome.RATE_LIMITED, slow_down.text, started)
-        slow_down.run_id = run.pk
-        return slow_down
-    try:
-        with transaction.atomic():
-            # Follow-up tasks enqueued by the handler run only after this commits, with the run linked.
-            reply, outcome, error = _run(invocation, name, text, user, run)
-            _finish(run, reply, outcome, error, started)
-    except Exception as exc:
-        log.exception("/%s %s failed (run %s)", name, text, run.pk)
-        reply = Reply(f"Something went wrong with /{name}; it has been logged as command run {run.pk}.")
-        _finish(run, reply, Outcome.ERROR, f"{exc.__class__.__name__}: {exc}", started)
+    # One transaction per command: the audit row, the rate-limit counts, what the command changes and
+    # the tasks it queues are written together, so a command costs one commit and leaves all or nothing.
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                run.save()
+        except IntegrityError:  # the platform sent this request before: answer as we did then
+            seen = CommandRun.objects.filter(platform=invocation.platform, request_id=invocation.request_id).first()
+            return Reply(seen.reply, public=seen.reply_public, run_id=seen.pk) if seen else Reply("")
+        slow_down = ratelimit.refusal(invocation)
+        if slow_down is not None:  # over the limit: recorded, answered, and nothing else runs
+            reply, outcome, error = slow_down, Outcome.RATE_LIMITED, slow_down.text
+        else:
+            try:
+                with transaction.atomic():
+                    reply, outcome, error = _run(invocation, name, text, user, run)
+            except Exception as exc:
+                log.exception("/%s %s failed (run %s)", name, text, run.pk)
+                reply = Reply(f"Something went wrong with /{name}; it has been logged as command run {run.pk}.")
+                outcome, error = Outcome.ERROR, f"{exc.__class__.__name__}: {exc}"
+        _finish(run, reply, outcome, error, started)
     reply.run_id = run.pk
     return reply
 

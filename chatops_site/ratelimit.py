@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db import connection
 from django.utils import timezone
 
 from bots.types import Invocation, Reply
@@ -45,21 +44,27 @@ def parse_rate(text: str) -> Rate:
     return Rate(int(count), period)
 
 
+# One statement counts a command and, when the window ran out, opens a new one; it returns the row as it
+# is now. The row lock it takes makes concurrent commands from every process count one after the other.
+# (SET expressions read the row as it was, so both CASEs test the old window.)
+COUNT = """
+INSERT INTO {table} ("key", started_at, hits) VALUES (%s, %s, 1)
+ON CONFLICT ("key") DO UPDATE SET
+    hits = CASE WHEN {table}.started_at <= %s THEN 1 ELSE {table}.hits + 1 END,
+    started_at = CASE WHEN {table}.started_at <= %s THEN excluded.started_at ELSE {table}.started_at END
+RETURNING id, hits, started_at
+"""
+
+
 def hit(key: str, rate: Rate, now: datetime) -> float:
     """Count one command for `key`; the seconds to wait when that went over the rate, else 0."""
-    ran_out = now - rate.period
-    with transaction.atomic():
-        RateWindow.objects.get_or_create(key=key, defaults={"started_at": now})
-        # One UPDATE both counts and, when the window ran out, opens a new one; the row lock it takes
-        # makes concurrent commands from other processes count one after the other.
-        RateWindow.objects.filter(key=key).update(
-            hits=Case(When(started_at__lte=ran_out, then=Value(1)), default=F("hits") + 1),
-            started_at=Case(When(started_at__lte=ran_out, then=Value(now)), default=F("started_at")),
-        )
-        hits, started_at = RateWindow.objects.filter(key=key).values_list("hits", "started_at").get()
-    if hits <= rate.limit:
+    ops = connection.ops
+    ran_out = ops.adapt_datetimefield_value(now - rate.period)
+    sql = COUNT.format(table=connection.ops.quote_name(RateWindow._meta.db_table))
+    window = next(iter(RateWindow.objects.raw(sql, [key, ops.adapt_datetimefield_value(now), ran_out, ran_out])))
+    if window.hits <= rate.limit:
         return 0.0
-    return max(1.0, math.ceil((started_at + rate.period - now).total_seconds()))
+    return max(1.0, math.ceil((window.started_at + rate.period - now).total_seconds()))
 
 
 def refusal(invocation: Invocation) -> Reply | None:
