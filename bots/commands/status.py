@@ -11,14 +11,13 @@ import logging
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db import transaction
-from django_q.tasks import async_task
 
 from bots.grammar import ENVIRONMENT, SERVICE, optional
 from bots.models import CommandRun
 from bots.platforms import get_platform
 from bots.registry import Context, command
 from bots.types import Reply
+from chatops_site import queue
 from chatops_site.catalog.models import DeployTarget, Environment, Service
 from chatops_site.deploys import engine
 from chatops_site.deploys.models import ACTIVE_STATES, State
@@ -49,14 +48,12 @@ CONNECT_AWS = (
 def status(ctx: Context) -> Reply:
     service, environment = ctx.args["service"], ctx.args["env"]
     run_id = ctx.run.pk
-    transaction.on_commit(
-        lambda: async_task(
-            "bots.commands.status.answer",
-            run_id,
-            service.pk if service else None,
-            environment.pk if environment else None,
-            group="status",
-        )
+    queue.enqueue(
+        "bots.commands.status.answer",
+        run_id,
+        service.pk if service else None,
+        environment.pk if environment else None,
+        group="status",
     )
     return Reply(f"Checking {service.name if service else 'every service'}...", deferred=True)
 

@@ -10,10 +10,8 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django_q.tasks import async_task
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.web import WebClient
@@ -23,6 +21,7 @@ from bots.models import CommandRun, PostedMessage, SlackResponseUrl
 from bots.platforms import ChatPlatform
 from bots.platforms.slack_install import bot_token
 from bots.types import Button, Reply
+from chatops_site import queue
 
 log = logging.getLogger("chatops.slack")
 
@@ -168,7 +167,7 @@ def _claim_response_url(run: CommandRun) -> bool:
 
 
 def later(task: str, *args) -> None:
-    transaction.on_commit(lambda: async_task(f"bots.platforms.slack.{task}", *args, group="slack"))
+    queue.enqueue(f"bots.platforms.slack.{task}", *args, group="slack")
 
 
 def deliver(run_id: int, reply: Reply) -> None:

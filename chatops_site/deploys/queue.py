@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
-from django_q.tasks import async_task
+
+from chatops_site import queue
 
 # Longer waits than this go through the scheduler (which looks every 30 s) instead of a sleeping task.
 SHORT_WAIT = 5.0
@@ -23,7 +24,7 @@ def _path(name: str) -> str:
 
 
 def enqueue(name: str, *args, **kwargs) -> None:
-    transaction.on_commit(lambda: async_task(_path(name), *args, group=name, **kwargs))
+    queue.enqueue(_path(name), *args, group=name, **kwargs)
 
 
 def later(name: str, delay: float, *args) -> None:

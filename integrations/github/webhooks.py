@@ -13,9 +13,8 @@ import logging
 from urllib.parse import parse_qs
 
 from django.conf import settings
-from django.db import transaction
-from django_q.tasks import async_task
 
+from chatops_site import queue
 from integrations.github.models import Outcome, WebhookDelivery
 
 log = logging.getLogger("chatops.github")
@@ -85,7 +84,7 @@ def receive(body: bytes, headers) -> tuple[WebhookDelivery, bool]:
         },
     )
     if created and delivery.outcome == Outcome.RECEIVED:
-        transaction.on_commit(lambda: async_task("integrations.github.events.handle", delivery.pk, group="github"))
+        queue.enqueue("integrations.github.events.handle", delivery.pk, group="github")
     if not created:
         log.info("GitHub redelivered %s (%s); it was handled once already", delivery_id, event)
     return delivery, created

@@ -85,7 +85,7 @@ def test_ping_is_answered(deliver, db):
 def test_the_view_only_records_and_enqueues(client, settings, db, monkeypatch, django_capture_on_commit_callbacks):
     settings.GITHUB_WEBHOOK_SECRET = "s3cret"
     queued = []
-    monkeypatch.setattr(webhooks, "async_task", lambda *args, **kwargs: queued.append(args))
+    monkeypatch.setattr("chatops_site.queue.async_task", lambda *args, **kwargs: queued.append(args))
     body = fixture_bytes(OPENED)
 
     with django_capture_on_commit_callbacks(execute=True):
