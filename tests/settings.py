@@ -11,7 +11,7 @@ Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CHATOPS_SIMULATED_DELAY = 0.0
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "chatops_site.sqlite":
     # A file, not memory, so the end-to-end test's qcluster process sees the same database.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"chatops-test-{os.getpid()}.sqlite3")}
 else:
