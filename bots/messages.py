@@ -36,6 +36,10 @@ def approvers(deployment: Deployment) -> list[str]:
     return [u.get_username() for u in holders if u.pk != deployment.requested_by_id]
 
 
+# A queue longer than this is summed up: "waiting behind #4, #5, #6 and 12 more".
+BLOCKERS_SHOWN = 3
+
+
 def _blocker(deployment: Deployment) -> str:
     """Which deployments of the same target go first."""
     earlier = Q(queued_at__lt=deployment.queued_at) | Q(queued_at=deployment.queued_at, pk__lt=deployment.pk)
@@ -45,7 +49,13 @@ def _blocker(deployment: Deployment) -> str:
         .order_by("queued_at", "id")
         .values_list("pk", flat=True)
     )
-    return "; waiting behind " + ", ".join(f"#{pk}" for pk in ahead) if ahead else ""
+    shown = list(ahead[: BLOCKERS_SHOWN + 1])
+    if not shown:
+        return ""
+    text = "; waiting behind " + ", ".join(f"#{pk}" for pk in shown[:BLOCKERS_SHOWN])
+    if len(shown) > BLOCKERS_SHOWN:
+        text += f" and {ahead.count() - BLOCKERS_SHOWN} more"
+    return text
 
 
 def _decision(deployment: Deployment) -> list[tuple[str, str]]:

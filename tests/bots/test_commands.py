@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 import bots.commands  # noqa: F401 - registers the commands
 from bots.engine import handle
+from bots.messages import describe
 from bots.models import CommandRun, ConsoleMessage
 from bots.registry import COMMANDS
 from bots.types import Invocation
-from chatops_site.catalog.models import ChatIdentity, Grant, Service
+from chatops_site.catalog.models import ChatIdentity, DeployTarget, Grant, Service
 from chatops_site.deploys.models import Deployment, Lock
 
 MOMENT = r"\d\d:\d\d"  # format_moment of something that happened today
@@ -538,3 +541,21 @@ def test_a_command_without_service_or_environment_records_them_blank(say):
     assert (run.args, run.service, run.environment, run.outcome) == ({}, "", "", "ok")
     assert run.finished_at is not None
     assert run.duration_ms is not None
+
+
+def test_a_long_queue_is_summed_up_in_the_answer(alice):
+    target = DeployTarget.objects.get(service__name="web-app", environment__name="staging")
+    start = timezone.now()
+    queued = [
+        Deployment.objects.create(
+            target=target, version=f"v{n}", requested_by=alice, state="queued", queued_at=start + timedelta(seconds=n)
+        )
+        for n in range(6)
+    ]
+    first, second, third = (d.pk for d in queued[:3])
+
+    assert describe(queued[2]).text.endswith(f"is queued; waiting behind #{first}, #{second}")
+    assert describe(queued[5]).text == (
+        f"⏳ Deploy #{queued[5].pk} of web-app v5 to staging is queued; waiting behind #{first}, #{second}, #{third} "
+        "and 2 more"
+    )
