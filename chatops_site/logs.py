@@ -9,6 +9,7 @@ blanked out of every line, whatever the code that logged it wrote.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -19,6 +20,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 request_id: ContextVar[str] = ContextVar("request_id", default="")
 task_name: ContextVar[str] = ContextVar("task_name", default="")
@@ -115,14 +118,20 @@ def follow_into_tasks() -> None:
 # Redaction and formatting
 
 
+@functools.cache
 def _secret_values() -> list[str]:
-    """Read at each line rather than once, so settings changed later (and in tests) are covered too."""
+    """Worked out once (it reads every setting) and again whenever a setting changes, in tests too."""
     values = []
     for name in dir(settings):
         value = getattr(settings, name, None)
         if name.isupper() and _SECRET_SETTING.search(name) and isinstance(value, str) and len(value) >= 6:
             values.append(value)
     return sorted(values, key=len, reverse=True)
+
+
+@receiver(setting_changed)
+def _forget_secret_values(**kwargs) -> None:
+    _secret_values.cache_clear()
 
 
 def redact(text: str) -> str:
