@@ -6,7 +6,8 @@ database, checks that every accepted request left exactly one `CommandRun`. Slac
 the target on a 2-core machine is p99 under 100 ms at concurrency 16 with no errors.
 
     # a server as `make run` starts it, on its own port and SQLite file
-    export DATABASE_URL=sqlite:////tmp/slack-bench.sqlite3 SLACK_SIGNING_SECRET=bench-secret
+    export DATABASE_URL=sqlite:////tmp/slack-bench.sqlite3 SLACK_SIGNING_SECRET=bench-secret \
+        CHATOPS_WORKSPACE_RATE_LIMIT=100000/m
     .venv/bin/python manage.py migrate && .venv/bin/python manage.py seed_demo
     .venv/bin/python manage.py qcluster & .venv/bin/python manage.py runserver 127.0.0.1:8731 &
     .venv/bin/python bench/slack_ack.py --url http://127.0.0.1:8731 -n 1000 -c 16

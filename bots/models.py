@@ -60,6 +60,9 @@ class CommandRun(models.Model):
             models.Index(fields=["service", "-received_at"]),
             models.Index(fields=["command", "-received_at"]),
             models.Index(fields=["outcome", "-received_at"]),
+            # Rate limits count a workspace's and a chat user's recent commands.
+            models.Index(fields=["platform", "workspace", "received_at"]),
+            models.Index(fields=["platform", "workspace", "chat_user_id", "received_at"]),
         ]
 
     def __str__(self) -> str:

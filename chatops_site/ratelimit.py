@@ -1,9 +1,12 @@
-"""Rate limits per chat user and per workspace, counted in the database so every worker shares them.
+"""Rate limits per chat user and per workspace, counted from the audit trail so every worker shares them.
 
 `CHATOPS_RATE_LIMIT` (e.g. "20/m") caps one chat user; `CHATOPS_WORKSPACE_RATE_LIMIT` caps a whole
-Slack workspace or Discord guild. A window opens at a key's first command and lasts one period: a
-fixed window, so a burst across two windows may pass up to twice the rate - enough to stop a flood,
-and one small row per key with no clean-up.
+Slack workspace or Discord guild. The count is the commands (`CommandRun` rows) received in the last
+period, a sliding window: there is no counter row that every command of a workspace would have to
+lock. Commands already refused for speed do not count, so a user who keeps trying is let in as soon
+as the window allows, and one user's refused flood does not use up the workspace's limit. On
+PostgreSQL, commands still in flight in other transactions are not seen, so a burst may pass a few
+more than the limit: enough to stop a flood.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from bots.models import CommandRun, Outcome
 from bots.types import Invocation, Reply
 from chatops_site.durations import format_duration, parse_duration
-from chatops_site.ops.models import RateWindow
 
 
 @dataclass(frozen=True)
@@ -44,45 +47,35 @@ def parse_rate(text: str) -> Rate:
     return Rate(int(count), period)
 
 
-# One statement counts a command and, when the window ran out, opens a new one; it returns the row as it
-# is now. The row lock it takes makes concurrent commands from every process count one after the other.
-# (SET expressions read the row as it was, so both CASEs test the old window.)
-COUNT = """
-INSERT INTO {table} ("key", started_at, hits) VALUES (%s, %s, 1)
-ON CONFLICT ("key") DO UPDATE SET
-    hits = CASE WHEN {table}.started_at <= %s THEN 1 ELSE {table}.hits + 1 END,
-    started_at = CASE WHEN {table}.started_at <= %s THEN excluded.started_at ELSE {table}.started_at END
-RETURNING id, hits, started_at
-"""
-
-
-def hit(key: str, rate: Rate, now: datetime) -> float:
-    """Count one command for `key`; the seconds to wait when that went over the rate, else 0."""
-    ops = connection.ops
-    ran_out = ops.adapt_datetimefield_value(now - rate.period)
-    sql = COUNT.format(table=connection.ops.quote_name(RateWindow._meta.db_table))
-    window = next(iter(RateWindow.objects.raw(sql, [key, ops.adapt_datetimefield_value(now), ran_out, ran_out])))
-    if window.hits <= rate.limit:
-        return 0.0
-    return max(1.0, math.ceil((window.started_at + rate.period - now).total_seconds()))
-
-
 def refusal(invocation: Invocation) -> Reply | None:
     """The "slow down" answer when this command goes over a limit; None when it may run.
 
-    The user's own limit is checked first, so one user's refused flood does not eat the workspace's.
+    Called in the command's transaction, after its own audit row is written, so that row counts.
     """
     now = timezone.now()
-    place = f"{invocation.platform}:{invocation.workspace}"
+    place = CommandRun.objects.filter(platform=invocation.platform, workspace=invocation.workspace).exclude(
+        outcome=Outcome.RATE_LIMITED
+    )
     user_rate = parse_rate(settings.CHATOPS_RATE_LIMIT)
-    wait = hit(f"user:{place}:{invocation.chat_user_id}", user_rate, now)
+    wait = _wait(place.filter(chat_user_id=invocation.chat_user_id), user_rate, now)
     if wait:
         return _slow_down(f"you sent more than {user_rate}", wait)
     workspace_rate = parse_rate(settings.CHATOPS_WORKSPACE_RATE_LIMIT)
-    wait = hit(f"workspace:{place}", workspace_rate, now)
+    wait = _wait(place, workspace_rate, now)
     if wait:
         return _slow_down(f"this workspace sent more than {workspace_rate}", wait)
     return None
+
+
+def _wait(runs: QuerySet, rate: Rate, now: datetime) -> float:
+    """Seconds until fewer than `rate.limit` of these runs are left in the window; 0 when within the rate."""
+    recent = runs.filter(received_at__gt=now - rate.period)
+    over = recent.count() - rate.limit
+    if over <= 0:
+        return 0.0
+    # The window must lose `over` runs, oldest first; the last of them leaves at its time + the period.
+    leaves = recent.order_by("received_at").values_list("received_at", flat=True)[over - 1]
+    return max(1.0, math.ceil((leaves + rate.period - now).total_seconds()))
 
 
 def _slow_down(why: str, wait: float) -> Reply:

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class OpsConfig(AppConfig):
-    """Running the product as a service: rate limits, metrics and structured logs."""
+    """Running the product as a service: settings checks, metrics and structured logs."""
 
     name = "chatops_site.ops"
     label = "ops"

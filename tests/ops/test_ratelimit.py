@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from bots.engine import handle
 from bots.models import CommandRun
+from bots.platforms.console import WORKSPACE
 from bots.types import Invocation
 from chatops_site import ratelimit
 from chatops_site.demo import seed_catalog
@@ -52,7 +54,8 @@ def test_nothing_runs_for_a_rate_limited_deploy(limited, say):
     assert "Slow down" in over.text
     assert not Deployment.objects.exists()
     run = CommandRun.objects.get(pk=over.run_id)
-    assert run.outcome == "rate_limited" and run.deployment is None and run.args == {}
+    assert run.outcome == "rate_limited" and run.deployment is None
+    assert run.args == {"service": "web-app", "env": "staging"}, "the record still says what was asked"
 
 
 def test_one_users_limit_leaves_the_others_alone(limited, say):
@@ -138,3 +141,21 @@ def test_the_limit_is_shared_with_another_process():
     assert last.text.startswith("Slow down")
     outcomes = sorted(CommandRun.objects.values_list("outcome", flat=True))
     assert outcomes == ["ok"] * 4 + ["rate_limited"] * 2
+
+
+def test_the_window_slides_and_refused_commands_do_not_keep_a_user_out(limited, say):
+    fifty_seconds_ago = timezone.now() - timedelta(seconds=50)
+    for outcome in ["ok", "ok", "rate_limited", "rate_limited", "rate_limited"]:
+        CommandRun.objects.create(
+            platform="console",
+            workspace=WORKSPACE,
+            chat_user_id="alice",
+            command="whoami",
+            outcome=outcome,
+            received_at=fifty_seconds_ago,
+        )
+
+    assert "Slow down" not in say("alice", "/whoami").text  # two counted before it, three refused ones not
+
+    over = say("alice", "/whoami")
+    assert re.fullmatch(r"Slow down: you sent more than 3 commands in 1m\. Try again in 1[01] s\.", over.text)
