@@ -60,6 +60,8 @@ def _blocker(deployment: Deployment) -> str:
 
 def _decision(deployment: Deployment) -> list[tuple[str, str]]:
     """Who approved or rejected it, and when: kept on the message through every later update."""
+    if deployment.queued_at is not None and deployment.queued_at == deployment.requested_at:
+        return []  # queued the moment it was asked for: it never waited for a decision
     approval = Approval.objects.filter(deployment=deployment).select_related("approver").first()
     if approval is None:
         return []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
@@ -16,6 +19,20 @@ def _grants(user, action: str) -> QuerySet[Grant]:
     return Grant.objects.filter(Q(user=user) | Q(group__in=user.groups.all()), action=action)
 
 
+# Within one command the same question is asked more than once (the engine, then the deploy engine).
+_answers: ContextVar[dict | None] = ContextVar("rbac_answers", default=None)
+
+
+@contextmanager
+def remembered():
+    """Answer repeated questions about grants from the first answer, for as long as this block runs."""
+    token = _answers.set({})
+    try:
+        yield
+    finally:
+        _answers.reset(token)
+
+
 def may(user, action: str, service: Service | None = None, environment: Environment | None = None) -> bool:
     """True when a grant covers the action on that service and environment.
 
@@ -24,12 +41,19 @@ def may(user, action: str, service: Service | None = None, environment: Environm
     """
     if user is None or not user.is_active:
         return False
+    memo = _answers.get()
+    question = (user.pk, action, getattr(service, "pk", None), getattr(environment, "pk", None))
+    if memo is not None and question in memo:
+        return memo[question]
     grants = _grants(user, action)
     if service is not None:
         grants = grants.filter(Q(service=None) | Q(service=service))
     if environment is not None:
         grants = grants.filter(Q(environment=None) | Q(environment=environment))
-    return grants.exists()
+    allowed = grants.exists()
+    if memo is not None:
+        memo[question] = allowed
+    return allowed
 
 
 def require(user, action: str, service: Service | None = None, environment: Environment | None = None) -> None:

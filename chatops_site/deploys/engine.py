@@ -128,6 +128,8 @@ def request_deploy(
     version = (version or target.default_version).strip()
     if not version:
         raise DeployError(f"{target} has no default version; say which one to deploy.")
+    now = timezone.now()
+    state = State.AWAITING_APPROVAL if environment.requires_approval else State.QUEUED
     with transaction.atomic():
         deployment = Deployment.objects.create(
             target=target,
@@ -135,11 +137,10 @@ def request_deploy(
             version=version,
             requested_by=user,
             rollback_of=rollback_of,
-            state=State.AWAITING_APPROVAL if environment.requires_approval else State.QUEUED,
+            state=state,
+            requested_at=now,
+            queued_at=now if state == State.QUEUED else None,
         )
-        if deployment.state == State.QUEUED:
-            deployment.queued_at = deployment.requested_at
-            deployment.save(update_fields=["queued_at"])
         _record(deployment, "", deployment.state, user, f"{kind} of {version} requested")
         if deployment.state == State.QUEUED:
             queue.enqueue("start_next", target.pk)
