@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import bots.commands  # noqa: F401 - registers the commands
-from bots.grammar import InvalidCommand, parse, resolve
+from bots.grammar import InvalidCommand, named, parse, resolve
 from bots.models import CommandRun, Outcome
 from bots.registry import COMMANDS, Command, Context
 from bots.types import Invocation, Reply
@@ -68,7 +68,7 @@ def find_command(name: str) -> Command:
 
 def handle(invocation: Invocation) -> Reply:
     """Run one command and answer it; never raises. Its log lines, and its tasks', share one request id."""
-    with logs.request_scope():
+    with logs.request_scope(), rbac.remembered():
         return _handle(invocation)
 
 
@@ -89,6 +89,11 @@ def _handle(invocation: Invocation) -> Reply:
         request_id=invocation.request_id,
         received_at=invocation.received_at,
     )
+    # Reading and checking happen before the write transaction, so they hold no lock.
+    try:
+        prepared = _prepare(invocation, name, text, user, run)
+    except Exception as exc:
+        prepared = exc
     # One transaction per command: the audit row, the rate-limit counts, what the command changes and
     # the tasks it queues are written together, so a command costs one commit and leaves all or nothing.
     with transaction.atomic():
@@ -101,10 +106,14 @@ def _handle(invocation: Invocation) -> Reply:
         slow_down = ratelimit.refusal(invocation)
         if slow_down is not None:  # over the limit: recorded, answered, and nothing else runs
             reply, outcome, error = slow_down, Outcome.RATE_LIMITED, slow_down.text
+        elif isinstance(prepared, tuple):  # invalid or not allowed
+            reply, outcome, error = prepared
         else:
             try:
+                if isinstance(prepared, Exception):
+                    raise prepared
                 with transaction.atomic():
-                    reply, outcome, error = _run(invocation, name, text, user, run)
+                    reply, outcome, error = _run(prepared)
             except Exception as exc:
                 log.exception("/%s %s failed (run %s)", name, text, run.pk)
                 reply = Reply(f"Something went wrong with /{name}; it has been logged as command run {run.pk}.")
@@ -114,11 +123,14 @@ def _handle(invocation: Invocation) -> Reply:
     return reply
 
 
-def _run(invocation: Invocation, name: str, text: str, user, run: CommandRun) -> tuple[Reply, str, str]:
+def _prepare(invocation: Invocation, name: str, text: str, user, run: CommandRun) -> Context | tuple[Reply, str, str]:
+    """The handler's context, or the answer when the command is invalid or not allowed."""
     command = None
     try:
         command = find_command(name)
-        values = parse(command.args, text)
+        values = (
+            named(command.args, invocation.options) if invocation.options is not None else parse(command.args, text)
+        )
         run.args = values
         run.service = values.get("service", "")[:64]
         run.environment = values.get("env", "")[:50]
@@ -127,15 +139,23 @@ def _run(invocation: Invocation, name: str, text: str, user, run: CommandRun) ->
         args = resolve(command.args, values)
         if command.action:
             rbac.require(user, command.action, args.get("service"), args.get("env"))
-        context = Context(invocation=invocation, user=user, args=args, run=run)
-        reply = command.handler(context)
-        run.deployment = context.deployment
-        return reply, Outcome.OK, ""
     except InvalidCommand as exc:
         usage = f"\nUsage: {command.usage}" if command is not None else ""
         return Reply(f"{exc}{usage}"), Outcome.INVALID, str(exc)
+    except rbac.Denied as exc:
+        return Reply(str(exc)), Outcome.REFUSED, str(exc)
+    return Context(invocation=invocation, user=user, args=args, run=run, command=command)
+
+
+def _run(context: Context) -> tuple[Reply, str, str]:
+    try:
+        reply = context.command.handler(context)
+    except InvalidCommand as exc:
+        return Reply(f"{exc}\nUsage: {context.command.usage}"), Outcome.INVALID, str(exc)
     except (rbac.Denied, DeployError) as exc:
         return Reply(str(exc)), Outcome.REFUSED, str(exc)
+    context.run.deployment = context.deployment
+    return reply, Outcome.OK, ""
 
 
 def _unlinked(invocation: Invocation) -> str:
@@ -147,6 +167,18 @@ def _unlinked(invocation: Invocation) -> str:
     )
 
 
+# What a command's answer changes on its audit row, which is inserted before the command runs.
+FINISHED_FIELDS = [
+    "deployment",
+    "reply",
+    "reply_public",
+    "outcome",
+    "error",
+    "finished_at",
+    "duration_ms",
+]
+
+
 def _finish(run: CommandRun, reply: Reply, outcome: str, error: str, started: float) -> None:
     run.reply = reply.text
     run.reply_public = reply.public
@@ -154,5 +186,5 @@ def _finish(run: CommandRun, reply: Reply, outcome: str, error: str, started: fl
     run.error = error
     run.finished_at = timezone.now()
     run.duration_ms = int((time.monotonic() - started) * 1000)
-    run.save()
+    run.save(update_fields=FINISHED_FIELDS)
     metrics.command_finished(run)

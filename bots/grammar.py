@@ -56,11 +56,37 @@ def parse(args: tuple[Arg, ...], text: str) -> dict[str, str]:
             values[arg.name], tokens = " ".join(tokens), []
         else:
             values[arg.name] = tokens.pop(0)
-        if len(values[arg.name]) > arg.max_length:
-            raise InvalidCommand(f"<{arg.name}> is longer than {arg.max_length} characters")
+        _check_length(arg, values[arg.name])
     if tokens:
         raise InvalidCommand(f"unexpected '{tokens[0][:50]}'")
     return values
+
+
+def named(args: tuple[Arg, ...], options: dict[str, str]) -> dict[str, str]:
+    """The declared arguments from values typed into named fields (Discord's options), as `parse` returns them.
+
+    Names, not positions, say which argument a value is for, so any optional argument may be given alone.
+    A blank field counts as left out.
+    """
+    declared = {arg.name for arg in args}
+    for name in options:
+        if name not in declared:
+            raise InvalidCommand(f"unexpected option '{name[:50]}'")
+    values: dict[str, str] = {}
+    for arg in args:
+        value = options.get(arg.name, "").strip()
+        if not value:
+            if arg.required:
+                raise InvalidCommand(f"missing {arg.usage}")
+            continue
+        _check_length(arg, value)
+        values[arg.name] = value
+    return values
+
+
+def _check_length(arg: Arg, value: str) -> None:
+    if len(value) > arg.max_length:
+        raise InvalidCommand(f"<{arg.name}> is longer than {arg.max_length} characters")
 
 
 def resolve(args: tuple[Arg, ...], values: dict[str, str]) -> dict:

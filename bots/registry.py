@@ -21,6 +21,7 @@ class Context:
     args: dict
     deployment: object = None  # set by handlers whose command acts on a deployment: follow-ups go here
     run: object = None  # the CommandRun being answered: tasks send their follow-ups through it
+    command: Command | None = None
 
 
 @dataclass(frozen=True)

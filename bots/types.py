@@ -16,6 +16,9 @@ class Invocation:
     chat_user_id: str
     command: str  # "deploy", "/deploy" or the "ops" umbrella
     text: str = ""
+    # Values typed into named fields (Discord's options), keyed by the grammar's argument names; None when
+    # the platform sends text. `text` then only shows what was typed, for the audit trail.
+    options: dict[str, str] | None = None
     workspace: str = ""
     channel: str = ""
     chat_user_name: str = ""

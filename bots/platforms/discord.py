@@ -31,7 +31,7 @@ from bots.models import CommandRun, Outcome, PostedMessage
 from bots.platforms import ChatPlatform
 from bots.platforms.discord_api import DiscordAPI, DiscordError
 from bots.platforms.discord_autocomplete import choices
-from bots.platforms.discord_commands import OptionGap, command_text
+from bots.platforms.discord_commands import typed
 from bots.platforms.discord_messages import EPHEMERAL, Callback, answer, pressed, private, render
 from bots.types import Invocation, Reply
 from chatops_site import metrics
@@ -105,11 +105,8 @@ def _ping(interaction: dict) -> dict:
 def _command(interaction: dict) -> dict:
     data = interaction.get("data") or {}
     name = str(data.get("name", ""))
-    try:
-        text = command_text(name, data.get("options") or [])
-    except OptionGap as exc:
-        return private(str(exc))
-    return answer(engine.handle(_invocation(interaction, name, text)))
+    text, options = typed(name, data.get("options") or [])
+    return answer(engine.handle(_invocation(interaction, name, text, options)))
 
 
 def _autocomplete(interaction: dict) -> dict:
@@ -136,7 +133,7 @@ def _unsupported(interaction: dict) -> dict:
 HANDLERS = {1: _ping, 2: _command, 3: _button, 4: _autocomplete}
 
 
-def _invocation(interaction: dict, command: str, text: str) -> Invocation:
+def _invocation(interaction: dict, command: str, text: str, options: dict[str, str] | None = None) -> Invocation:
     """In a guild the caller is `member.user`; in a direct message, `user` (and there is no guild)."""
     user = (interaction.get("member") or {}).get("user") or interaction.get("user") or {}
     if not user.get("id"):
@@ -149,6 +146,7 @@ def _invocation(interaction: dict, command: str, text: str) -> Invocation:
         chat_user_name=str(user.get("global_name") or user.get("username") or ""),
         command=command,
         text=text,
+        options=options,
         reply_handle=str(interaction.get("token", "")),
         request_id=str(interaction.get("id", "")),
     )

@@ -1,5 +1,5 @@
 """Discord's slash commands, generated from the engine's grammar (the one source of truth), both ways:
-the definitions `discord_register_commands` uploads, and typed options back into the engine's text.
+the definitions `discord_register_commands` uploads, and typed options back into the grammar's names.
 
 https://discord.com/developers/docs/interactions/application-commands#application-command-object
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 
 import bots.commands  # noqa: F401 - registers the commands
+from bots.engine import clean
 from bots.grammar import Arg
 from bots.registry import COMMANDS, Command
 
@@ -16,12 +17,9 @@ CHAT_INPUT = 1
 STRING, INTEGER = 3, 4
 # Discord shows option names; "environment" reads better there than the grammar's short "env".
 OPTION_NAMES = {"env": "environment"}
+GRAMMAR_NAMES = {shown: name for name, shown in OPTION_NAMES.items()}
 # Options whose values we suggest while the user types (see discord_autocomplete).
 AUTOCOMPLETED = {"service", "environment", "version"}
-
-
-class OptionGap(Exception):
-    """An optional option was given while an earlier one was left out; the grammar reads them in order."""
 
 
 def option_name(arg: Arg) -> str:
@@ -33,30 +31,25 @@ def definitions() -> list[dict]:
     return [_definition(cmd) for cmd in sorted(COMMANDS.values(), key=lambda c: c.name)]
 
 
-def command_text(name: str, options: list[dict]) -> str:
-    """The argument text the engine parses, from the typed options, in the grammar's order.
+def typed(name: str, options: list[dict]) -> tuple[str, dict[str, str] | None]:
+    """What the user typed, for the engine: a readable rendering for the audit trail, and the values by name.
 
-    /deploy service:web-app environment:prod -> "web-app prod". Values are quoted so that a reason with
-    spaces stays one argument.
+    /status environment:prod -> ("environment:prod", {"env": "prod"}): the values are keyed by the grammar's
+    argument names, so any optional option may be given alone. An unknown command has no grammar to read
+    its options by; the engine answers it.
     """
     command = COMMANDS.get(name)
     if command is None:
-        return ""  # the engine answers unknown commands
-    given = {o.get("name"): o.get("value") for o in options}
-    words: list[str] = []
-    skipped: Arg | None = None
-    for arg in command.args:
-        value = given.get(option_name(arg))
-        if value is None or str(value).strip() == "":
-            skipped = skipped or arg
-            continue
-        if skipped is not None:
-            raise OptionGap(
-                f"/{name} reads its options in order ({', '.join(option_name(a) for a in command.args)}): "
-                f"give {option_name(skipped)} too when you give {option_name(arg)}."
-            )
-        words.append(shlex.quote(str(value).strip()))
-    return " ".join(words)
+        return "", None
+    given = {
+        clean(str(o.get("name", ""))): clean(str(o["value"]))
+        for o in options
+        if isinstance(o, dict) and o.get("value") is not None
+    }
+    order = [option_name(arg) for arg in command.args]
+    shown = sorted(given, key=lambda n: order.index(n) if n in order else len(order))
+    text = " ".join(f"{n}:{shlex.quote(given[n])}" for n in shown)
+    return text, {GRAMMAR_NAMES.get(n, n): value for n, value in given.items()}
 
 
 def _definition(command: Command) -> dict:

@@ -14,7 +14,18 @@ from hypothesis import strategies as st
 
 import bots.commands  # noqa: F401 - registers the commands
 from bots.engine import handle
-from bots.grammar import DEPLOYMENT, ENVIRONMENT, SERVICE, Arg, InvalidCommand, optional, parse, resolve, tokenize
+from bots.grammar import (
+    DEPLOYMENT,
+    ENVIRONMENT,
+    SERVICE,
+    Arg,
+    InvalidCommand,
+    named,
+    optional,
+    parse,
+    resolve,
+    tokenize,
+)
 from bots.models import CommandRun, Outcome
 from bots.registry import COMMANDS
 from bots.types import Invocation, Reply
@@ -453,3 +464,111 @@ def test_an_overlong_rejection_reason_is_refused_not_an_error(catalog, django_ca
         )
     number = CommandRun.objects.get(pk=waiting.run_id).deployment_id
     run_fuzzed("reject", f"{number} " + "no " * 200, "bob", django_capture_on_commit_callbacks)
+
+
+# Named values (Discord's options): the same arguments, read by name instead of by position
+
+
+def refusal(read, *arguments) -> str:
+    with pytest.raises(InvalidCommand) as refused:
+        read(*arguments)
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("name", ALL_COMMANDS)
+def test_named_values_give_what_parse_gives_for_the_same_arguments(name):
+    args = COMMANDS[name].args
+    words = sample_words(args)
+    assert named(args, {arg.name: word for arg, word in zip(args, words, strict=True)}) == parse(args, " ".join(words))
+
+
+@pytest.mark.parametrize(
+    ("name", "optional_arg"),
+    [(name, arg) for name in ALL_COMMANDS for arg in COMMANDS[name].args if not arg.required],
+)
+def test_every_optional_argument_may_be_named_alone(name, optional_arg):
+    args = COMMANDS[name].args
+    given = {arg.name: SAMPLE[arg.kind] for arg in args if arg.required or arg is optional_arg}
+    assert named(args, given) == given
+
+
+def test_status_may_name_an_environment_without_a_service():
+    assert named(COMMANDS["status"].args, {"env": "prod"}) == {"env": "prod"}
+
+
+@pytest.mark.parametrize("name", ALL_COMMANDS)
+def test_a_missing_named_argument_is_refused_as_parse_refuses_it(name):
+    args = COMMANDS[name].args
+    required = [arg for arg in args if arg.required]
+    for given_count in range(len(required)):
+        given = {arg.name: SAMPLE[arg.kind] for arg in required[:given_count]}
+        expected = f"missing {required[given_count].usage}"
+        assert refusal(named, args, given) == refusal(parse, args, " ".join(given.values())) == expected
+
+
+def test_an_unknown_name_is_refused():
+    with pytest.raises(InvalidCommand, match=r"^unexpected option 'colour'$"):
+        named(COMMANDS["status"].args, {"service": "api", "colour": "blue"})
+
+
+def test_names_are_the_grammars_not_discords():
+    with pytest.raises(InvalidCommand, match=r"^unexpected option 'environment'$"):
+        named(COMMANDS["status"].args, {"environment": "prod"})
+
+
+def test_named_values_are_stripped_and_blank_ones_left_out():
+    assert named(COMMANDS["deploy"].args, {"service": " api ", "env": "\tdev", "version": "  "}) == {
+        "service": "api",
+        "env": "dev",
+    }
+
+
+def test_a_blank_required_value_is_missing():
+    with pytest.raises(InvalidCommand, match=r"^missing <env>$"):
+        named(COMMANDS["deploy"].args, {"service": "api", "env": " "})
+
+
+def test_a_named_rest_argument_keeps_its_spaces():
+    values = named(COMMANDS["reject"].args, {"deployment": "12", "reason": "tests  are 'red'"})
+    assert values == {"deployment": "12", "reason": "tests  are 'red'"}
+
+
+def test_an_overlong_named_value_is_refused_as_parse_refuses_it():
+    args = COMMANDS["deploy"].args
+    by_name = refusal(named, args, {"service": "api", "env": "dev", "version": "v" * 201})
+    assert by_name == refusal(parse, args, "api dev " + "v" * 201) == "<version> is longer than 200 characters"
+
+
+NAMED = st.dictionaries(
+    st.one_of(st.sampled_from(["service", "env", "version", "period", "deployment", "reason", "command"]), st.text()),
+    st.one_of(st.sampled_from(NAMES), fuzzed_text(with_nul=False, max_size=12)),
+    max_size=4,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.sampled_from(ALL_COMMANDS), options=NAMED)
+def test_named_of_any_values_returns_the_declared_arguments_or_refuses(name, options):
+    args = COMMANDS[name].args
+    try:
+        values = named(args, options)
+    except InvalidCommand as refused:
+        assert str(refused)
+        return
+    assert set(values) <= {arg.name for arg in args}
+    assert {arg.name for arg in args if arg.required} <= set(values)
+    assert all(value and value == value.strip() for value in values.values())
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(ALL_COMMANDS), options=NAMED, user=st.sampled_from(FUZZ_USERS))
+def test_the_engine_answers_any_named_values_without_an_unhandled_error(
+    catalog, django_capture_on_commit_callbacks, name, options, user
+):
+    invocation = Invocation(platform="console", workspace="local", chat_user_id=user, command=name, options=options)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        reply = handle(invocation)
+    run = CommandRun.objects.get(pk=reply.run_id)
+    assert run.outcome in (Outcome.OK, Outcome.INVALID, Outcome.REFUSED), (run.outcome, run.error)
+    assert run.reply == reply.text and reply.text.strip()
+    event(f"/{run.command} {run.outcome}")
