@@ -268,6 +268,8 @@ CHATOPS_ENCRYPTION_KEY = secret("CHATOPS_ENCRYPTION_KEY")
 CHATOPS_RATE_LIMIT = env("CHATOPS_RATE_LIMIT", "30/m")
 # Per Slack workspace or Discord guild, all its users together.
 CHATOPS_WORKSPACE_RATE_LIMIT = env("CHATOPS_WORKSPACE_RATE_LIMIT", "300/m")
+# GitHub webhook payloads older than this many days are emptied by the daily housekeeping; the rows stay.
+CHATOPS_WEBHOOK_PAYLOAD_DAYS = int(env("CHATOPS_WEBHOOK_PAYLOAD_DAYS", "14"))
 
 # Outside systems. Every *_API_URL defaults to the public service; tests and proxies point elsewhere.
 SLACK_SIGNING_SECRET = secret("SLACK_SIGNING_SECRET")

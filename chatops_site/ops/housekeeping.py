@@ -1,0 +1,54 @@
+"""Daily task: forget rows that only de-duplicate or guard a short flow, once they can no longer matter.
+
+Scheduled by migration ops/0003. Each step is one query and safe to run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from bots.models import SlackEvent, SlackOAuthState, SlackResponseUrl
+from bots.platforms.slack_install import STATE_LIFETIME
+from integrations.github.models import Outcome, WebhookDelivery
+
+log = logging.getLogger("chatops.ops")
+
+# Slack retries an Events API delivery within minutes and a response_url lives 30; a day later they are dead.
+SLACK_EVENT_TTL = timedelta(days=1)
+
+
+def prune() -> dict[str, int]:
+    """Delete old Slack event ids, install states and response_url counts; blank old GitHub payloads."""
+    now = timezone.now()
+    slack_events, _ = SlackEvent.objects.filter(received_at__lt=now - SLACK_EVENT_TTL).delete()
+    # A used state is deleted by the callback itself; what is left over is an install never finished.
+    slack_states, _ = SlackOAuthState.objects.filter(created_at__lt=now - STATE_LIFETIME).delete()
+    # A response_url dies 30 minutes after its command; its use count is never read again.
+    response_urls, _ = SlackResponseUrl.objects.filter(run__received_at__lt=now - SLACK_EVENT_TTL).delete()
+    # The delivery row stays: it is the log, and it stops GitHub redeliveries. A delivery still waiting
+    # for a worker keeps its payload, so it can still be handled.
+    payloads = (
+        WebhookDelivery.objects.filter(received_at__lt=now - timedelta(days=settings.CHATOPS_WEBHOOK_PAYLOAD_DAYS))
+        .exclude(outcome=Outcome.RECEIVED)
+        .exclude(payload={})
+        .update(payload={})
+    )
+    counts = {
+        "slack_events": slack_events,
+        "slack_oauth_states": slack_states,
+        "slack_response_urls": response_urls,
+        "webhook_payloads": payloads,
+    }
+    log.info(
+        "housekeeping: deleted %s Slack event ids, %s Slack install states and %s response_url counts, "
+        "blanked %s GitHub payloads",
+        slack_events,
+        slack_states,
+        response_urls,
+        payloads,
+    )
+    return counts
