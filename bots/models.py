@@ -63,6 +63,8 @@ class CommandRun(models.Model):
             # Rate limits count a workspace's and a chat user's recent commands.
             models.Index(fields=["platform", "workspace", "received_at"]),
             models.Index(fields=["platform", "workspace", "chat_user_id", "received_at"]),
+            # A Slack channel without its workspace is taken to be where its last command came from.
+            models.Index(fields=["platform", "channel", "-received_at"]),
         ]
 
     def __str__(self) -> str:

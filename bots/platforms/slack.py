@@ -134,8 +134,14 @@ class SlackPlatform(ChatPlatform):
             client(run.workspace).chat_postEphemeral(channel=run.channel, user=run.chat_user_id, **message(reply))
 
     def post(self, channel: str, reply: Reply, team_id: str = "") -> None:
-        """Post to a channel; a reply with a key edits the message already posted there for that key."""
-        api = client(team_id)
+        """Post to a channel; a reply with a key edits the message already posted there for that key.
+
+        The app may be installed in several workspaces: a catalog channel can name its own
+        (`T0123/C0456`), and a bare `C0456` is taken to be in the workspace of the last command typed there.
+        """
+        if "/" in channel:
+            team_id, channel = channel.split("/", 1)
+        api = client(team_id or _workspace_of(channel))
         posted = None
         if reply.key:
             posted = PostedMessage.objects.filter(platform=self.name, channel=channel, key=reply.key).first()
@@ -152,6 +158,12 @@ class SlackPlatform(ChatPlatform):
             PostedMessage.objects.update_or_create(
                 platform=self.name, channel=channel, key=reply.key, defaults={"message_id": answer["ts"]}
             )
+
+
+def _workspace_of(channel: str) -> str:
+    """The team a channel was last seen in, from the commands typed there; blank if none was."""
+    runs = CommandRun.objects.filter(platform="slack", channel=channel).exclude(workspace="")
+    return runs.order_by("-received_at", "-id").values_list("workspace", flat=True).first() or ""
 
 
 def _claim_response_url(run: CommandRun) -> bool:

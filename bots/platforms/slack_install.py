@@ -42,13 +42,19 @@ def decrypt(stored: str) -> str:
 def bot_token(team_id: str = "") -> str:
     """The token to act in a workspace with: its installation's, else SLACK_BOT_TOKEN.
 
-    Without a team (a catalog channel such as `slack:C0123`), a setup with one installation uses it.
+    Without a team (a catalog channel such as `slack:C0123` never seen in a command), a setup with one
+    installation uses it; with several, the channel has to say which workspace it is in.
     """
     installations = SlackInstallation.objects.all()
     installation = installations.filter(team_id=team_id).first() if team_id else None
     if installation is None and not settings.SLACK_BOT_TOKEN and not team_id:
         found = list(installations[:2])
-        installation = found[0] if len(found) == 1 else None
+        if len(found) > 1:
+            raise InstallError(
+                "the app is installed in several Slack workspaces and the channel does not say which: "
+                "write it as slack:<team id>/<channel id>"
+            )
+        installation = found[0] if found else None
     if installation is not None:
         return decrypt(installation.bot_token_encrypted)
     if settings.SLACK_BOT_TOKEN:

@@ -11,8 +11,9 @@ from django.db import models
 from django.db.models import Q
 
 channel_validator = RegexValidator(
-    r"^((slack|discord|console):[\w.#-]+|discord-webhook:https?://\S+)$",
-    "Use slack:<channel id>, discord:<channel id>, discord-webhook:<url> or console:<name>.",
+    r"^(slack:(\w+/)?[\w.#-]+|(discord|console):[\w.#-]+|discord-webhook:https?://\S+)$",
+    "Use slack:<channel id> (or slack:<team id>/<channel id>), discord:<channel id>, discord-webhook:<url> "
+    "or console:<name>.",
 )
 
 
