@@ -128,9 +128,10 @@ def _prepare(invocation: Invocation, name: str, text: str, user, run: CommandRun
     command = None
     try:
         command = find_command(name)
-        values = (
-            named(command.args, invocation.options) if invocation.options is not None else parse(command.args, text)
-        )
+        if invocation.options is None:
+            values = parse(command.args, text)
+        else:
+            values = named(command.args, {clean(str(k)): clean(str(v)) for k, v in invocation.options.items()})
         run.args = values
         run.service = values.get("service", "")[:64]
         run.environment = values.get("env", "")[:50]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shlex
 
 import bots.commands  # noqa: F401 - registers the commands
-from bots.engine import clean
 from bots.grammar import Arg
 from bots.registry import COMMANDS, Command
 
@@ -42,9 +41,7 @@ def typed(name: str, options: list[dict]) -> tuple[str, dict[str, str] | None]:
     if command is None:
         return "", None
     given = {
-        clean(str(o.get("name", ""))): clean(str(o["value"]))
-        for o in options
-        if isinstance(o, dict) and o.get("value") is not None
+        str(o.get("name", "")): str(o["value"]) for o in options if isinstance(o, dict) and o.get("value") is not None
     }
     order = [option_name(arg) for arg in command.args]
     shown = sorted(given, key=lambda n: order.index(n) if n in order else len(order))
