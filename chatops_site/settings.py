@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles, whose `runserver` ours extends (the first app with a command wins).
+    "chatops_site.ops",
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
@@ -80,7 +82,6 @@ INSTALLED_APPS = [
     "bots",
     "integrations.github",
     "costs",
-    "chatops_site.ops",
 ]
 
 MIDDLEWARE = [
