@@ -125,11 +125,16 @@ def interactions(request: HttpRequest) -> HttpResponse:
     return _ack()
 
 
-def _user(payload: dict) -> tuple[str, str, str]:
-    """Team, user id and user name of whoever acted."""
+def _invocation(payload: dict, **fields) -> Invocation:
+    """A command run by whoever acted in this interaction payload (a click, a form)."""
     user = payload.get("user") or {}
-    team = (payload.get("team") or {}).get("id") or user.get("team_id") or ""
-    return team, user.get("id", ""), user.get("username") or user.get("name") or ""
+    return Invocation(
+        platform=PLATFORM,
+        workspace=(payload.get("team") or {}).get("id") or user.get("team_id") or "",
+        chat_user_id=user.get("id", ""),
+        chat_user_name=user.get("username") or user.get("name") or "",
+        **fields,
+    )
 
 
 def _button(payload: dict) -> HttpResponse:
@@ -139,15 +144,11 @@ def _button(payload: dict) -> HttpResponse:
     request_id = str(payload.get("trigger_id") or "")
     if not command or not request_id or _handled(request_id):
         return _ack()
-    team, user_id, user_name = _user(payload)
     channel = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id") or ""
     reply = engine.handle(
-        Invocation(
-            platform=PLATFORM,
-            workspace=team,
+        _invocation(
+            payload,
             channel=channel,
-            chat_user_id=user_id,
-            chat_user_name=user_name,
             command=command,
             text=str(action.get("value", "")),
             reply_handle=payload.get("response_url", ""),
@@ -169,18 +170,10 @@ def _submit(payload: dict) -> HttpResponse:
     request_id = str(payload.get("trigger_id") or "")
     if request_id and _handled(request_id):
         return _ack()
-    team, user_id, user_name = _user(payload)
     # No response_url: the request is posted with the bot token, as the one message that follows it.
     reply = engine.handle(
-        Invocation(
-            platform=PLATFORM,
-            workspace=team,
-            channel=channel,
-            chat_user_id=user_id,
-            chat_user_name=user_name,
-            command="deploy",
-            text=slack_modal.command_text(values),
-            request_id=request_id,
+        _invocation(
+            payload, channel=channel, command="deploy", text=slack_modal.command_text(values), request_id=request_id
         )
     )
     run = CommandRun.objects.filter(pk=reply.run_id).only("outcome").first()
