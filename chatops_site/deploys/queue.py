@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -32,11 +31,14 @@ def later(name: str, delay: float, *args) -> None:
     if delay <= SHORT_WAIT:
         enqueue(name, *args, wait=max(delay, 0))
         return
-    next_run = timezone.now() + timedelta(seconds=delay)
-    transaction.on_commit(
-        lambda: Schedule.objects.create(
-            func=_path(name), args=repr(tuple(args)), schedule_type=Schedule.ONCE, repeats=-1, next_run=next_run
-        )
+    # The schedule is a row in our own database: written in the asking transaction, it exists exactly if
+    # the work that asked for it does.
+    Schedule.objects.create(
+        func=_path(name),
+        args=repr(tuple(args)),
+        schedule_type=Schedule.ONCE,
+        repeats=-1,
+        next_run=timezone.now() + timedelta(seconds=delay),
     )
 
 
