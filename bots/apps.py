@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class BotsConfig(AppConfig):
     name = "bots"
     verbose_name = "Chat commands"
+
+    def ready(self) -> None:
+        # The built-in commands declare themselves with @command when their modules are imported.
+        from bots import commands
+
+        commands.register()

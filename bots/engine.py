@@ -6,7 +6,6 @@ for every command, whatever happens to it, before the answer leaves.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import time
 
@@ -14,10 +13,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-import bots.commands  # noqa: F401 - registers the commands
 from bots.grammar import InvalidCommand, named, parse, resolve
 from bots.models import CommandRun, Outcome
-from bots.registry import COMMANDS, Command, Context
+from bots.registry import Context, find_command
 from bots.types import Invocation, Reply
 from chatops_site import logs, metrics, ratelimit
 from chatops_site.catalog import rbac
@@ -57,18 +55,9 @@ def identify(invocation: Invocation):
     return identity.user
 
 
-def find_command(name: str) -> Command:
-    try:
-        return COMMANDS[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, COMMANDS, n=1)
-        hint = f" - did you mean /{close[0]}?" if close else "."
-        raise InvalidCommand(f"unknown command /{name}{hint} Try /help.") from None
-
-
 def handle(invocation: Invocation) -> Reply:
     """Run one command and answer it; never raises. Its log lines, and its tasks', share one request id."""
-    with logs.request_scope(), rbac.remembered():
+    with logs.request_scope():
         return _handle(invocation)
 
 
@@ -138,8 +127,10 @@ def _prepare(invocation: Invocation, name: str, text: str, user, run: CommandRun
         if user is None and name not in settings.CHATOPS_OPEN_COMMANDS:
             raise rbac.Denied(_unlinked(invocation))
         args = resolve(command.args, values)
-        if command.action:
-            rbac.require(user, command.action, args.get("service"), args.get("env"))
+        if command.refine is not None:
+            args = command.refine(args)
+        if command.reads:
+            rbac.require(user, command.reads, args.get("service"), args.get("env"))
     except InvalidCommand as exc:
         usage = f"\nUsage: {command.usage}" if command is not None else ""
         return Reply(f"{exc}{usage}"), Outcome.INVALID, str(exc)

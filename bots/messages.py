@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from bots.types import Button, Reply
-from chatops_site.catalog import rbac
-from chatops_site.catalog.models import Action
+from chatops_site.deploys import engine
 from chatops_site.deploys.models import ACTIVE_STATES, Approval, Deployment, DeploymentEvent, State
 from chatops_site.durations import format_duration, format_moment
 
@@ -31,9 +30,7 @@ def headline(deployment: Deployment) -> str:
 
 
 def approvers(deployment: Deployment) -> list[str]:
-    target = deployment.target
-    holders = rbac.holders(Action.APPROVE, target.service, target.environment)
-    return [u.get_username() for u in holders if u.pk != deployment.requested_by_id]
+    return [user.get_username() for user in engine.deciders(deployment)]
 
 
 # A queue longer than this is summed up: "waiting behind #4, #5, #6 and 12 more".

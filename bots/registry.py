@@ -1,15 +1,24 @@
 """The command registry: one declaration per command (name, grammar, grant, help) used by everything.
 
-Parsing, `/help`, and later Discord's command registration and Slack's manifest all read it.
+Parsing, `/help`, Discord's command registration and Slack's manifest all read it. The built-in commands
+are registered when the app is ready (`bots.apps`), so whoever reads the registry finds it full.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from bots.grammar import Arg
+from bots.grammar import Arg, InvalidCommand
 from bots.types import Invocation, Reply
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from bots.models import CommandRun
+    from chatops_site.deploys.models import Deployment
 
 
 @dataclass
@@ -17,10 +26,10 @@ class Context:
     """What a command handler gets: who asked, with which arguments, and the audit row."""
 
     invocation: Invocation
-    user: object  # the linked Django user, or None
-    args: dict
-    deployment: object = None  # set by handlers whose command acts on a deployment: follow-ups go here
-    run: object = None  # the CommandRun being answered: tasks send their follow-ups through it
+    user: User | None  # the linked Django user
+    args: dict[str, Any]
+    deployment: Deployment | None = None  # set by handlers whose command acts on a deployment: follow-ups go here
+    run: CommandRun | None = None  # the CommandRun being answered: tasks send their follow-ups through it
     command: Command | None = None
 
 
@@ -30,8 +39,14 @@ class Command:
     summary: str  # one line; Discord allows at most 100 characters
     args: tuple[Arg, ...]
     handler: Callable[[Context], Reply] = field(compare=False)
-    action: str | None = None  # the grant checked on the parsed service/env before the handler runs
+    # The grant a reading command needs on the parsed service/env, checked by the command engine before the
+    # handler runs. Commands that change something leave it blank: the domain function they call checks it,
+    # so that every entry point (chat, web, REST API) meets the same check, once.
+    reads: str | None = None
     details: str = ""
+    # Reads the resolved arguments again before the grant check, for a grammar that cannot tell two
+    # arguments apart by position (`/cost web-app` names a service where the period goes).
+    refine: Callable[[dict[str, Any]], dict[str, Any]] | None = field(default=None, compare=False)
 
     @property
     def usage(self) -> str:
@@ -41,13 +56,30 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, summary: str, *args: Arg, action: str | None = None, details: str = ""):
+def command(
+    name: str,
+    summary: str,
+    *args: Arg,
+    reads: str | None = None,
+    details: str = "",
+    refine: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Callable[[Callable[[Context], Reply]], Callable[[Context], Reply]]:
     """Register the decorated function as the handler of `/name`."""
 
     def register(handler: Callable[[Context], Reply]) -> Callable[[Context], Reply]:
         assert name not in COMMANDS, f"/{name} is declared twice"
         assert len(summary) <= 100, f"/{name}: summary longer than Discord allows"
-        COMMANDS[name] = Command(name, summary, tuple(args), handler, action, details)
+        COMMANDS[name] = Command(name, summary, tuple(args), handler, reads, details, refine)
         return handler
 
     return register
+
+
+def find_command(name: str) -> Command:
+    """The command called `name`, or an `InvalidCommand` that suggests the closest one."""
+    try:
+        return COMMANDS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, COMMANDS, n=1)
+        hint = f" - did you mean /{close[0]}?" if close else "."
+        raise InvalidCommand(f"unknown command /{name}{hint} Try /help.") from None

@@ -66,7 +66,7 @@ OUTSIDE_SECONDS = Histogram(
 
 def command_finished(run) -> None:
     """Count a `CommandRun` that got its answer."""
-    from bots.registry import COMMANDS as KNOWN  # the registry imports every command module
+    from bots.registry import COMMANDS as KNOWN  # typed names become labels only when they are commands
 
     labels = (run.command if run.command in KNOWN else "unknown", run.platform, run.outcome)
     COMMANDS.labels(*labels).inc()

@@ -16,10 +16,10 @@ from bots.platforms.console import render
 from bots.types import Reply
 from chatops_site.catalog.models import RouteEvent, Service
 from chatops_site.catalog.routes import channels_for
-from costs import messages
+from costs import replies
 from costs.anomalies import Anomaly
-from costs.messages import money
 from costs.periods import parse_period, utc_today
+from costs.replies import money
 from costs.reports import summary, totals_by_day
 
 log = logging.getLogger("chatops.costs")
@@ -46,13 +46,13 @@ def build(today: date | None = None) -> Digest | None:
     week_total = sum((a for d, a in days.items() if d >= week.start), Decimal(0))
     before_total = sum((a for d, a in days.items() if d < week.start), Decimal(0))
     if len(days) == 2 * week.days:
-        week_change = messages.change(week_total - before_total, _pct(week_total, before_total))
+        week_change = replies.change(week_total - before_total, _pct(week_total, before_total))
     else:
-        week_change = messages.change(None, None)
+        week_change = replies.change(None, None)
     estimated = " (estimated)" if day.estimated else ""
     text = (
         f"☀️ Cost digest for {day.start} (UTC): {money(day.total)}{estimated}, "
-        f"{messages.change(day.change, day.change_pct)} vs the day before"
+        f"{replies.change(day.change, day.change_pct)} vs the day before"
     )
     fields = [
         (
@@ -60,15 +60,15 @@ def build(today: date | None = None) -> Digest | None:
             f"{money(week_total)}, {week_change} vs the 7 days before  "
             f"{sparkline({d: a for d, a in days.items() if d >= week.start}, week.start, week.end)}",
         ),
-        ("Top services yesterday", messages.ranked(day.by_service) or "no spend"),
+        ("Top services yesterday", replies.ranked(day.by_service) or "no spend"),
     ]
     if day.movers:
-        fields.append(("Top movers vs the day before", messages.movers(day.movers)))
-    fields += messages.month_fields(day)
-    fields.append(("Anomalies", messages.anomaly_lines(day) or "none"))
+        fields.append(("Top movers vs the day before", replies.movers(day.movers)))
+    fields += replies.month_fields(day)
+    fields.append(("Anomalies", replies.anomaly_lines(day) or "none"))
     if day.demo:
         fields.append(("Note", "demo data from seed_demo; the first real ingestion replaces it"))
-    reply = Reply(text, fields=fields, links=messages.deployment_links(day.anomalies), public=True)
+    reply = Reply(text, fields=fields, links=replies.deployment_links(day.anomalies), public=True)
     reply.key = f"cost-digest:{day.start}"
     return Digest(day.start, reply, day.anomalies)
 
@@ -92,7 +92,7 @@ def send(today: date | None = None) -> Digest | None:
 
 
 def anomaly_reply(anomaly: Anomaly) -> Reply:
-    reply = Reply(messages.describe_anomaly(anomaly), links=messages.deployment_links([anomaly]), public=True)
+    reply = Reply(replies.describe_anomaly(anomaly), links=replies.deployment_links([anomaly]), public=True)
     reply.key = f"cost-anomaly:{anomaly.service}:{anomaly.day}"
     return reply
 

@@ -1,12 +1,14 @@
 """The one small interface every deploy provider speaks, and the registry that finds them.
 
 A provider starts a run (`dispatch`) and reports on it (`check`); the deploy engine owns all state
-and decides what happens next. Providers never touch the database.
+and decides what happens next. Providers never touch the database: the engine hands them an `Order`
+with everything they need, and keeps what they return.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.utils.module_loading import import_string
 
@@ -25,6 +27,27 @@ class ProviderError(Exception):
     def __init__(self, message: str, permanent: bool = False):
         super().__init__(message)
         self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Order:
+    """One deployment as a provider sees it, read by the deploy engine."""
+
+    deployment_id: int
+    provider: str  # which provider runs it (`DeployTarget.provider`)
+    kind: str  # "deploy" or "rollback"
+    version: str
+    service: str
+    environment: str
+    target: str  # "web-app/prod", for messages
+    repository: str  # the service's `owner/name`, or blank
+    settings: dict  # the target's provider settings
+    started_at: datetime
+    attempt: int = 1  # which dispatch attempt this is
+    run_id: str = ""
+    data: dict = field(default_factory=dict)  # what the provider returned before (Run.data, RunStatus.data)
+    # For a rollback: what the provider recorded when this version succeeded on the target before.
+    earlier: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,10 +80,10 @@ class RunStatus:
 class DeployProvider:
     """Base class: subclasses implement both methods for one outside system."""
 
-    def dispatch(self, deployment) -> Run:
+    def dispatch(self, order: Order) -> Run:
         raise NotImplementedError
 
-    def check(self, deployment) -> RunStatus:
+    def check(self, order: Order) -> RunStatus:
         raise NotImplementedError
 
 

@@ -10,25 +10,25 @@ from django.conf import settings
 from django.utils import timezone
 
 from chatops_site.durations import parse_duration
-from integrations.providers import DeployProvider, Run, RunStatus
+from integrations.providers import DeployProvider, Order, Run, RunStatus
 
 
 class SimulatedProvider(DeployProvider):
-    def _delay(self, deployment) -> float:
-        configured = deployment.target.settings.get("delay")
+    def _delay(self, order: Order) -> float:
+        configured = order.settings.get("delay")
         if configured is None:
             return settings.CHATOPS_SIMULATED_DELAY
         return parse_duration(configured).total_seconds()
 
-    def dispatch(self, deployment) -> Run:
-        return Run(run_id=f"sim-{deployment.pk}", check_in=self._delay(deployment))
+    def dispatch(self, order: Order) -> Run:
+        return Run(run_id=f"sim-{order.deployment_id}", check_in=self._delay(order))
 
-    def check(self, deployment) -> RunStatus:
-        delay = self._delay(deployment)
-        elapsed = (timezone.now() - deployment.started_at).total_seconds()
+    def check(self, order: Order) -> RunStatus:
+        delay = self._delay(order)
+        elapsed = (timezone.now() - order.started_at).total_seconds()
         if elapsed < delay:
             return RunStatus("running", check_in=delay - elapsed)
-        if "fail" in deployment.version:
-            return RunStatus("failed", detail=f"simulated failure of version {deployment.version}")
-        artifact = f"registry.local/{deployment.target.service.name}:{deployment.version}"
+        if "fail" in order.version:
+            return RunStatus("failed", detail=f"simulated failure of version {order.version}")
+        artifact = f"registry.local/{order.service}:{order.version}"
         return RunStatus("succeeded", detail="simulated deploy finished", artifact=artifact)

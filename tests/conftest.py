@@ -9,7 +9,7 @@ from bots.engine import handle
 from bots.platforms.console import WORKSPACE
 from bots.types import Invocation
 from chatops_site.demo import seed_catalog
-from chatops_site.deploys import queue, tasks
+from chatops_site.deploys import engine, tasks
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def checks_inline(monkeypatch):
 @pytest.fixture
 def next_check(monkeypatch, django_capture_on_commit_callbacks):
     """Checks wait to be run one at a time: `next_check(deployment)` runs the due one and returns it fresh."""
-    monkeypatch.setattr(queue, "SHORT_WAIT", -1.0)  # every later check becomes a schedule, not an inline task
+    monkeypatch.setattr(engine, "SHORT_WAIT", -1.0)  # every later check becomes a schedule, not an inline task
 
     def run(deployment):
         deployment.refresh_from_db()

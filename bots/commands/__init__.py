@@ -1,3 +1,10 @@
-"""One module per command; importing this package registers them all."""
+"""One module per command; `register()` (called once, when the app is ready) declares them all."""
 
-from bots.commands import approve, cost, deploy, help, history, lock, status, whoami  # noqa: F401
+from importlib import import_module
+
+BUILT_IN = ("approve", "cost", "deploy", "help", "history", "lock", "status", "whoami")
+
+
+def register() -> None:
+    for name in BUILT_IN:
+        import_module(f"bots.commands.{name}")

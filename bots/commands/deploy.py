@@ -2,7 +2,6 @@ from bots import messages
 from bots.grammar import ENVIRONMENT, SERVICE, Arg
 from bots.registry import Context, command
 from bots.types import Reply
-from chatops_site.catalog.models import Action
 from chatops_site.deploys import engine
 from chatops_site.deploys.models import Kind
 
@@ -15,7 +14,6 @@ VERSION = Arg("version", "branch, tag or SHA", required=False)
     SERVICE,
     ENVIRONMENT,
     VERSION,
-    action=Action.DEPLOY,
     details="Without a version, the target's default ref is deployed. "
     "Environments that require approval wait for a second person.",
 )
@@ -29,7 +27,6 @@ def deploy(ctx: Context) -> Reply:
     SERVICE,
     ENVIRONMENT,
     VERSION,
-    action=Action.ROLLBACK,
     details="Without a version, the last successful version before the current one is deployed again.",
 )
 def rollback(ctx: Context) -> Reply:

@@ -1,5 +1,5 @@
 from bots.grammar import Arg
-from bots.registry import COMMANDS, Context, command
+from bots.registry import COMMANDS, Context, command, find_command
 from bots.types import Reply
 
 
@@ -9,8 +9,6 @@ from bots.types import Reply
 def help_(ctx: Context) -> Reply:
     name = (ctx.args.get("command") or "").lstrip("/").lower()
     if name:
-        from bots.engine import find_command
-
         cmd = find_command(name)
         lines = [f"{cmd.usage}", cmd.summary]
         if cmd.details:

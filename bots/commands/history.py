@@ -15,7 +15,7 @@ LIMIT = 10
     "Show the latest deployments",
     optional(SERVICE),
     optional(ENVIRONMENT),
-    action=Action.VIEW,
+    reads=Action.VIEW,
 )
 def history(ctx: Context) -> Reply:
     deployments = Deployment.objects.select_related("target__service", "target__environment", "requested_by")

@@ -1,7 +1,6 @@
 from bots.grammar import ENVIRONMENT, SERVICE, Arg
 from bots.registry import Context, command
 from bots.types import Reply
-from chatops_site.catalog.models import Action
 from chatops_site.deploys import engine
 
 
@@ -11,7 +10,6 @@ from chatops_site.deploys import engine
     SERVICE,
     ENVIRONMENT,
     Arg("reason", "why, shown to whoever tries to deploy", kind="rest", required=False, max_length=500),
-    action=Action.LOCK,
 )
 def lock(ctx: Context) -> Reply:
     lock = engine.lock(ctx.user, ctx.args["service"], ctx.args["env"], ctx.args["reason"] or "")
@@ -21,7 +19,7 @@ def lock(ctx: Context) -> Reply:
     )
 
 
-@command("unlock", "Lift a freeze", SERVICE, ENVIRONMENT, action=Action.LOCK)
+@command("unlock", "Lift a freeze", SERVICE, ENVIRONMENT)
 def unlock(ctx: Context) -> Reply:
     lock = engine.unlock(ctx.user, ctx.args["service"], ctx.args["env"])
     return Reply(f"🔓 {lock.target} unlocked by {ctx.user.get_username()}; queued deploys start now.", public=True)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from contextvars import ContextVar
-
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
@@ -19,20 +16,6 @@ def _grants(user, action: str) -> QuerySet[Grant]:
     return Grant.objects.filter(Q(user=user) | Q(group__in=user.groups.all()), action=action)
 
 
-# Within one command the same question is asked more than once (the engine, then the deploy engine).
-_answers: ContextVar[dict | None] = ContextVar("rbac_answers", default=None)
-
-
-@contextmanager
-def remembered():
-    """Answer repeated questions about grants from the first answer, for as long as this block runs."""
-    token = _answers.set({})
-    try:
-        yield
-    finally:
-        _answers.reset(token)
-
-
 def may(user, action: str, service: Service | None = None, environment: Environment | None = None) -> bool:
     """True when a grant covers the action on that service and environment.
 
@@ -41,25 +24,25 @@ def may(user, action: str, service: Service | None = None, environment: Environm
     """
     if user is None or not user.is_active:
         return False
-    memo = _answers.get()
-    question = (user.pk, action, getattr(service, "pk", None), getattr(environment, "pk", None))
-    if memo is not None and question in memo:
-        return memo[question]
     grants = _grants(user, action)
     if service is not None:
         grants = grants.filter(Q(service=None) | Q(service=service))
     if environment is not None:
         grants = grants.filter(Q(environment=None) | Q(environment=environment))
-    allowed = grants.exists()
-    if memo is not None:
-        memo[question] = allowed
-    return allowed
+    return grants.exists()
 
 
 def require(user, action: str, service: Service | None = None, environment: Environment | None = None) -> None:
     """Raise `Denied` with a readable reason unless `may()` agrees."""
+    reason = refusal(user, action, service, environment)
+    if reason:
+        raise Denied(reason)
+
+
+def refusal(user, action: str, service: Service | None = None, environment: Environment | None = None) -> str:
+    """Why `may()` says no, for the person asking; blank when it says yes."""
     if may(user, action, service, environment):
-        return
+        return ""
     who = user.get_username() if user is not None else "you"
     what = Action(action).label
     if service is not None and environment is not None:
@@ -70,7 +53,7 @@ def require(user, action: str, service: Service | None = None, environment: Envi
         where = f" in {environment.name}"
     else:
         where = ""
-    raise Denied(f"{who} may not {what}{where}: ask an admin for the '{action}' grant.")
+    return f"{who} may not {what}{where}: ask an admin for the '{action}' grant."
 
 
 def holders(action: str, service: Service, environment: Environment) -> QuerySet:

@@ -18,6 +18,7 @@ from functools import partial
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import models, transaction
+from django.db.models import Q
 
 from chatops_site.catalog.catalog_file import (
     ENVIRONMENT_DEFAULTS,
@@ -27,7 +28,6 @@ from chatops_site.catalog.catalog_file import (
     _duration_text,
 )
 from chatops_site.catalog.models import ChannelRoute, ChatIdentity, DeployTarget, Environment, Grant, Service
-from chatops_site.deploys.models import Deployment, Lock
 
 
 @dataclass
@@ -236,8 +236,12 @@ def _prune(result: Plan, catalog: CatalogFile) -> None:
 
 def _prune_targets_and_services(result: Plan, catalog: CatalogFile) -> set[int]:
     """Delete the targets and services the file no longer names; the ids of the targets that stay."""
-    history = set(Deployment.objects.values_list("target_id", flat=True).distinct())
-    history |= set(Lock.objects.values_list("target_id", flat=True).distinct())
+    # Through the reverse relations: the catalog knows that targets gather a history, not what it holds.
+    history = set(
+        DeployTarget.objects.filter(Q(deployments__isnull=False) | Q(locks__isnull=False))
+        .values_list("pk", flat=True)
+        .distinct()
+    )
     staying: set[int] = set()
     for target in DeployTarget.objects.select_related("service", "environment"):
         if target.environment.name in catalog.targets.get(target.service.name, {}):

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
-from django.utils import timezone
 
-from chatops_site.deploys import queue
+from chatops_site.deploys import engine
 from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Lock
 from chatops_site.durations import format_duration
 
@@ -117,17 +115,12 @@ class LockAdmin(admin.ModelAdmin):
             obj.locked_by = request.user
         super().save_model(request, obj, form, change)
         if change:
-            queue.enqueue("start_next", obj.target_id)  # a shortened `until` may have freed the target
+            engine.wake(obj.target_id)  # a shortened `until` may have freed the target
 
     @admin.action(description="Release selected locks", permissions=["change"])
     def release(self, request, queryset):
         """Release like /unlock does, so the deploys that queued behind the lock start."""
-        now = timezone.now()
-        with transaction.atomic():
-            locks = list(queryset.filter(released_at=None).select_related(None).select_for_update())
-            for lock in locks:
-                lock.released_at, lock.released_by = now, request.user
-                lock.save(update_fields=["released_at", "released_by"])
-                self.log_change(request, lock, "Released")
-                queue.enqueue("start_next", lock.target_id)
+        locks = engine.release(request.user, list(queryset.values_list("pk", flat=True)))
+        for lock in locks:
+            self.log_change(request, lock, "Released")
         self.message_user(request, f"Released {len(locks)} lock(s).", messages.SUCCESS)

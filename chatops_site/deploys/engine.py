@@ -5,6 +5,8 @@ ends `rejected`, `expired`, `cancelled` or `timed_out`. At most one deployment p
 (dispatching or running); the database enforces it with a partial unique index, and `start_next`
 takes a row lock on the target so that concurrent requests queue in order instead of colliding.
 Every transition is written as a `DeploymentEvent` and announced through the notifier after commit.
+Every write to a deployment happens here, the tasks' claims and leases included; providers get an
+`Order` and return what they saw, so they never read or write a row.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django_q.models import Schedule
 
-from chatops_site import metrics
+from chatops_site import metrics, queue
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import Action, DeployTarget, Environment, Service
-from chatops_site.deploys import queue
 from chatops_site.deploys.models import (
     ACTIVE_STATES,
     Approval,
@@ -32,7 +34,7 @@ from chatops_site.deploys.models import (
     State,
 )
 from chatops_site.durations import format_duration, format_moment
-from integrations.providers import Run, RunStatus
+from integrations.providers import Order, Run, RunStatus
 
 log = logging.getLogger("chatops.deploys")
 
@@ -42,6 +44,15 @@ TRANSITIONS = {
     State.DISPATCHING: {State.RUNNING, State.FAILED, State.TIMED_OUT},
     State.RUNNING: {State.SUCCEEDED, State.FAILED, State.TIMED_OUT},
 }
+
+
+# A running deployment whose check is this late lost its task (a worker died, Redis forgot it); a claimed
+# check holds its lease this long.
+LOST_CHECK_AFTER = 90
+# A provider that answered with an error is asked again this much later.
+RECHECK_AFTER_ERROR = 30
+# Longer waits than this go through the scheduler (which looks every 30 s) instead of a sleeping task.
+SHORT_WAIT = 5.0
 
 
 class DeployError(Exception):
@@ -143,8 +154,36 @@ def request_deploy(
         )
         _record(deployment, "", deployment.state, user, f"{kind} of {version} requested")
         if deployment.state == State.QUEUED:
-            queue.enqueue("start_next", target.pk)
+            _enqueue("start_next", target.pk)
     return deployment
+
+
+# Decisions
+
+
+def _own(user, deployment: Deployment) -> bool:
+    """Four eyes: nobody decides on a deployment they asked for themselves."""
+    return deployment.requested_by_id == user.pk
+
+
+def why_not_decide(user, deployment: Deployment) -> str:
+    """Why `user` may not approve or reject `deployment`, or blank when they may."""
+    if _own(user, deployment):
+        return f"You requested #{deployment.pk} yourself; someone else must approve or reject it."
+    target = deployment.target
+    return rbac.refusal(user, Action.APPROVE, target.service, target.environment)
+
+
+def may_decide(user, deployment: Deployment) -> bool:
+    """Whether `user` may approve or reject `deployment`; the dashboard and the buttons ask this."""
+    return not why_not_decide(user, deployment)
+
+
+def deciders(deployment: Deployment) -> list:
+    """The active users who may approve or reject `deployment`."""
+    target = deployment.target
+    holders = rbac.holders(Action.APPROVE, target.service, target.environment)
+    return [user for user in holders if not _own(user, deployment)]
 
 
 def _decidable(user, deployment_id: int) -> tuple[Deployment, bool]:
@@ -158,10 +197,9 @@ def _decidable(user, deployment_id: int) -> tuple[Deployment, bool]:
                 f"{approval.approver.get_username()} at {format_moment(approval.decided_at)}."
             )
         raise DeployError(f"#{deployment.pk} is {deployment.get_state_display()}, not awaiting approval.")
-    if deployment.requested_by_id == user.pk:
-        raise rbac.Denied(f"You requested #{deployment.pk} yourself; someone else must approve or reject it.")
-    target = deployment.target
-    rbac.require(user, Action.APPROVE, target.service, target.environment)
+    refused = why_not_decide(user, deployment)
+    if refused:
+        raise rbac.Denied(refused)
     if deployment.requested_at + timedelta(seconds=settings.CHATOPS_APPROVAL_TTL) <= timezone.now():
         _move(deployment, State.EXPIRED, message="nobody approved it in time")
         return deployment, True
@@ -179,7 +217,7 @@ def approve(user, deployment_id: int) -> Deployment:
         if not expired:
             Approval.objects.create(deployment=deployment, approver=user, decision=Decision.APPROVE)
             _move(deployment, State.QUEUED, actor=user, message=f"approved by {user.get_username()}")
-            queue.enqueue("start_next", deployment.target_id)
+            _enqueue("start_next", deployment.target_id)
     if expired:
         raise _expired(deployment)
     return deployment
@@ -205,7 +243,7 @@ def cancel(user, deployment_id: int) -> Deployment:
             raise DeployError(
                 f"#{deployment.pk} is {deployment.get_state_display()}; only waiting ones can be cancelled."
             )
-        if deployment.requested_by_id != user.pk:
+        if not _own(user, deployment):
             rbac.require(user, Action.APPROVE, deployment.target.service, deployment.target.environment)
         _move(deployment, State.CANCELLED, actor=user, message=f"cancelled by {user.get_username()}")
     return deployment
@@ -238,8 +276,25 @@ def unlock(user, service: Service, environment: Environment) -> Lock:
         existing.released_at = timezone.now()
         existing.released_by = user
         existing.save(update_fields=["released_at", "released_by"])
-        queue.enqueue("start_next", target.pk)
+        _enqueue("start_next", target.pk)
     return existing
+
+
+def release(user, lock_ids: list[int]) -> list[Lock]:
+    """Release locks as /unlock does (the admin's action), so the deploys queued behind them start."""
+    now = timezone.now()
+    with transaction.atomic():
+        locks = list(Lock.objects.filter(pk__in=lock_ids, released_at=None).select_for_update())
+        for each in locks:
+            each.released_at, each.released_by = now, user
+            each.save(update_fields=["released_at", "released_by"])
+            _enqueue("start_next", each.target_id)
+    return locks
+
+
+def wake(target_id: int) -> None:
+    """Look again whether a target's next deployment may start (say, a lock's end was brought forward)."""
+    _enqueue("start_next", target_id)
 
 
 # The queue and the providers' answers (called from tasks)
@@ -263,7 +318,7 @@ def start_next(target_id: int) -> Deployment | None:
             if deployment is None:
                 return None
             _move(deployment, State.DISPATCHING)
-            queue.enqueue("dispatch", deployment.pk, 1)
+            _enqueue("dispatch", deployment.pk, 1)
             return deployment
     except IntegrityError:
         # Another worker started one between our check and our write; the index kept us honest.
@@ -281,7 +336,7 @@ def record_dispatch(deployment_id: int, run: Run) -> Deployment | None:
         deployment.provider_data = {**deployment.provider_data, **run.data}
         due = _due(deployment, run.check_in)
         _move(deployment, State.RUNNING, message=f"run {run.run_id} started" if run.run_id else "dispatched")
-        queue.check_later(deployment.pk, due, run.check_in)
+        _check_later(deployment.pk, due, run.check_in)
     return deployment
 
 
@@ -302,7 +357,7 @@ def record_status(deployment_id: int, status: RunStatus) -> Deployment | None:
             due = _due(deployment, status.check_in)
             fields = ["provider_run_id", "provider_run_url", "artifact", "detail", "provider_data", "next_check_at"]
             deployment.save(update_fields=fields)
-            queue.check_later(deployment.pk, due, status.check_in)
+            _check_later(deployment.pk, due, status.check_in)
     return deployment
 
 
@@ -314,6 +369,109 @@ def fail(deployment_id: int, message: str) -> Deployment | None:
         deployment.detail = message
         _move(deployment, State.FAILED, message=message)
     return deployment
+
+
+def claim_dispatch(deployment_id: int, attempt: int) -> Order | None:
+    """Take dispatch attempt `attempt`; None when another copy of the task took it or the deployment moved on."""
+    claimed = Deployment.objects.filter(
+        pk=deployment_id, state=State.DISPATCHING, dispatch_attempts=attempt - 1
+    ).update(dispatch_attempts=attempt)
+    return order_of(deployment_id) if claimed else None
+
+
+def dispatch_again(deployment_id: int, attempt: int, delay: float) -> None:
+    """Book dispatch attempt `attempt` of a deployment `delay` seconds from now."""
+    _later("dispatch", delay, deployment_id, attempt)
+
+
+def claim_check(deployment_id: int, due: datetime) -> tuple[Order, datetime] | None:
+    """Take the status check booked for `due`, with a lease rather than clearing it: if this worker dies,
+    the lease runs out and the sweep books the check again. None when it is not this check's turn."""
+    lease = timezone.now() + timedelta(seconds=LOST_CHECK_AFTER)
+    claimed = Deployment.objects.filter(pk=deployment_id, state=State.RUNNING, next_check_at=due).update(
+        next_check_at=lease
+    )
+    return (order_of(deployment_id), lease) if claimed else None
+
+
+def check_again(deployment_id: int, lease: datetime) -> None:
+    """The provider could not answer the check holding `lease`: ask again later; the timeout ends it if never."""
+    retry = timezone.now() + timedelta(seconds=RECHECK_AFTER_ERROR)
+    still_ours = Deployment.objects.filter(pk=deployment_id, state=State.RUNNING, next_check_at=lease)
+    if still_ours.update(next_check_at=retry):
+        _check_later(deployment_id, retry, RECHECK_AFTER_ERROR)
+
+
+def order_of(deployment_id: int) -> Order:
+    """What the deployment's provider needs to know, read afresh."""
+    return order(Deployment.objects.select_related("target__service", "target__environment").get(pk=deployment_id))
+
+
+def running_orders(provider: str) -> list[Order]:
+    """The running deployments of one provider, for news that arrives by webhook and names only its run."""
+    running = Deployment.objects.filter(state=State.RUNNING, target__provider=provider)
+    return [order(d) for d in running.select_related("target__service", "target__environment").order_by("id")]
+
+
+def follows_run(provider: str, run_id: str) -> bool:
+    """Whether a deployment of ours follows this provider run (so we report on it ourselves)."""
+    return Deployment.objects.filter(target__provider=provider, provider_run_id=run_id).exists()
+
+
+def order(deployment: Deployment) -> Order:
+    """What a provider needs to know about `deployment`, as it stands."""
+    target = deployment.target
+    earlier: tuple[dict, ...] = ()
+    if deployment.kind == Kind.ROLLBACK:
+        succeeded = target.deployments.filter(state=State.SUCCEEDED, version=deployment.version)
+        earlier = tuple(succeeded.order_by("id").values_list("provider_data", flat=True))
+    return Order(
+        deployment_id=deployment.pk,
+        provider=target.provider,
+        kind=deployment.kind,
+        version=deployment.version,
+        service=target.service.name,
+        environment=target.environment.name,
+        target=str(target),
+        repository=target.service.repository,
+        settings=dict(target.settings),
+        started_at=deployment.started_at or deployment.requested_at,
+        attempt=deployment.dispatch_attempts,
+        run_id=deployment.provider_run_id,
+        data=dict(deployment.provider_data),
+        earlier=earlier,
+    )
+
+
+def unannounced(deployment_id: int) -> list[DeploymentEvent]:
+    """The deployment's transitions that chat has not heard of yet, oldest first."""
+    pending = DeploymentEvent.objects.filter(deployment_id=deployment_id, announced_at=None)
+    return list(
+        pending.select_related("deployment__target__service", "deployment__target__environment", "actor").order_by("id")
+    )
+
+
+def claim_announcement(event: DeploymentEvent) -> bool:
+    """Take the announcement of one transition; False when another copy of the task took it first."""
+    return bool(DeploymentEvent.objects.filter(pk=event.pk, announced_at=None).update(announced_at=timezone.now()))
+
+
+def recover_lost_work(now: datetime) -> None:
+    """Book again the checks and dispatches whose task was lost, and start what waits behind nothing."""
+    lost = Deployment.objects.filter(state=State.RUNNING, next_check_at__lt=now - timedelta(seconds=LOST_CHECK_AFTER))
+    for deployment_id, due in lost.values_list("pk", "next_check_at"):
+        _enqueue("check", deployment_id, due.isoformat())
+    stalled = Deployment.objects.filter(
+        state=State.DISPATCHING, dispatch_attempts=0, started_at__lt=now - timedelta(seconds=LOST_CHECK_AFTER)
+    )
+    for deployment_id in stalled.values_list("pk", flat=True):
+        _enqueue("dispatch", deployment_id, 1)
+    idle = DeployTarget.objects.filter(
+        Exists(Deployment.objects.filter(target=OuterRef("pk"), state=State.QUEUED)),
+        ~Exists(Deployment.objects.filter(target=OuterRef("pk"), state__in=ACTIVE_STATES)),
+    )
+    for target_id in idle.values_list("pk", flat=True):
+        start_next(target_id)
 
 
 def expire_approvals(now: datetime | None = None) -> int:
@@ -346,6 +504,38 @@ def time_out_stuck(now: datetime | None = None) -> int:
 
 
 # Internals
+
+
+TASKS = "chatops_site.deploys.tasks"
+
+
+def _enqueue(name: str, *args, **kwargs) -> None:
+    """Queue one of the deploy tasks; like every task, it runs only if and once this transaction commits."""
+    queue.enqueue(f"{TASKS}.{name}", *args, group=name, **kwargs)
+
+
+def _later(name: str, delay: float, *args) -> None:
+    """Run a deploy task after `delay` seconds; no worker sits on a deploy for minutes.
+
+    Waits of a few seconds happen at the start of the next short task (its `wait`); longer ones become a
+    one-off `Schedule`, a row of our own database written in the asking transaction, so it exists exactly
+    if the work that asked for it does.
+    """
+    if delay <= SHORT_WAIT:
+        _enqueue(name, *args, wait=max(delay, 0))
+        return
+    Schedule.objects.create(
+        func=f"{TASKS}.{name}",
+        args=repr(tuple(args)),
+        schedule_type=Schedule.ONCE,
+        repeats=-1,
+        next_run=timezone.now() + timedelta(seconds=delay),
+    )
+
+
+def _check_later(deployment_id: int, due: datetime, delay: float) -> None:
+    """Book the status check that `due` names; only the task holding that due time may run it."""
+    _later("check", delay, deployment_id, due.isoformat())
 
 
 def _locked(deployment_id: int) -> Deployment:
@@ -382,10 +572,10 @@ def _move(deployment: Deployment, to: State, actor=None, message: str = "") -> N
     _record(deployment, before, to, actor, message)
     metrics.deployment_moved(deployment)
     if before in ACTIVE_STATES:
-        queue.enqueue("start_next", deployment.target_id)
+        _enqueue("start_next", deployment.target_id)
 
 
 def _record(deployment: Deployment, before: str, to: str, actor, message: str) -> None:
     DeploymentEvent.objects.create(deployment=deployment, from_state=before, to_state=to, actor=actor, message=message)
     log.info("#%s %s: %s -> %s %s", deployment.pk, deployment.target, before or "-", to, message)
-    queue.enqueue("announce", deployment.pk)
+    _enqueue("announce", deployment.pk)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from chatops_site.catalog import rbac
-from chatops_site.catalog.models import Action, DeployTarget, Environment, Service
+from chatops_site.catalog.models import DeployTarget, Environment, Service
+from chatops_site.deploys import engine
 from chatops_site.deploys.models import Deployment, Lock, State
 
 
@@ -34,10 +34,10 @@ class Row:
 
 @dataclass
 class Pending:
-    """A deployment waiting for approval, and whether the viewer may decide on it."""
+    """A deployment waiting for approval, and why the viewer may not decide on it (blank: they may)."""
 
     deployment: Deployment
-    may_decide: bool
+    refusal: str
 
 
 def _newest(**conditions) -> Subquery:
@@ -82,10 +82,4 @@ def pending(user) -> list[Pending]:
     waiting = Deployment.objects.filter(state=State.AWAITING_APPROVAL).select_related(
         "target__service", "target__environment", "requested_by"
     )
-    return [Pending(d, may_decide(user, d)) for d in waiting.order_by("requested_at", "id")]
-
-
-def may_decide(user, deployment: Deployment) -> bool:
-    """Shows the buttons; the engine decides again when they are pressed."""
-    target = deployment.target
-    return deployment.requested_by_id != user.pk and rbac.may(user, Action.APPROVE, target.service, target.environment)
+    return [Pending(d, engine.why_not_decide(user, d)) for d in waiting.order_by("requested_at", "id")]

@@ -13,19 +13,18 @@ https://argo-cd.readthedocs.io/en/stable/developer-guide/api-docs/
 
 from __future__ import annotations
 
-from chatops_site.deploys.models import Kind, State
 from integrations.argocd.client import ArgoCDClient
-from integrations.providers import DeployProvider, ProviderError, Run, RunStatus
+from integrations.providers import DeployProvider, Order, ProviderError, Run, RunStatus
 
 CHECK_EVERY = 5.0  # seconds; short, so chat hears the end soon after Argo CD knows it
 FAILED_PHASES = {"Failed", "Error"}
 
 
-def _app_name(deployment) -> str:
-    name = str(deployment.target.settings.get("app") or "").strip()
+def _app_name(order: Order) -> str:
+    name = str(order.settings.get("app") or "").strip()
     if not name:
         raise ProviderError(
-            f'{deployment.target} names no Argo CD application: set {{"app": "name"}} in its settings', permanent=True
+            f'{order.target} names no Argo CD application: set {{"app": "name"}} in its settings', permanent=True
         )
     return name
 
@@ -39,41 +38,40 @@ def _auto_sync(app: dict) -> bool:
     return automated is not None and automated.get("enabled", True) is not False
 
 
-def _revisions_of(deployment) -> set[str]:
+def _revisions_of(order: Order) -> set[str]:
     """What Argo CD resolved this version to when it was deployed to the target before.
 
     History entries name resolved commits, not the tag or branch someone typed; the deployments that
-    succeeded with the version remember the commit (see `check`).
+    succeeded with the version remember the commit (see `check`), and the engine hands them over.
     """
-    earlier = deployment.target.deployments.filter(state=State.SUCCEEDED, version=deployment.version)
-    recorded = {data.get("revision") for data in earlier.values_list("provider_data", flat=True)}
-    return (recorded | {deployment.version}) - {None}
+    recorded = {data.get("revision") for data in order.earlier}
+    return (recorded | {order.version}) - {None}
 
 
 class ArgoCDProvider(DeployProvider):
-    def dispatch(self, deployment) -> Run:
-        name = _app_name(deployment)
+    def dispatch(self, order: Order) -> Run:
+        name = _app_name(order)
         client = ArgoCDClient()
-        if deployment.kind == Kind.ROLLBACK:
-            entry = self._history_entry(client.app(name), deployment)
+        if order.kind == "rollback":
+            entry = self._history_entry(client.app(name), order)
             answer = client.rollback(name, entry["id"])
             run_id = f"{name} rollback to history {entry['id']}"
             data = {"revision": entry["revision"], "history_id": entry["id"]}
         else:
-            answer = client.sync(name, deployment.version)
-            run_id = f"{name} sync to {deployment.version}"
-            data = {"revision": deployment.version}
+            answer = client.sync(name, order.version)
+            run_id = f"{name} sync to {order.version}"
+            data = {"revision": order.version}
         # The answer still shows the previous operation: a check that sees it knows ours has not begun.
         data.update(app=name, previous_operation=_operation(answer).get("startedAt"))
         return Run(run_id=run_id, url=client.page(name), check_in=CHECK_EVERY, data=data)
 
-    def check(self, deployment) -> RunStatus:
-        data = deployment.provider_data
-        name = data.get("app") or _app_name(deployment)
+    def check(self, order: Order) -> RunStatus:
+        data = order.data
+        name = data.get("app") or _app_name(order)
         app = ArgoCDClient().app(name)
         status = app.get("status") or {}
         operation = _operation(app)
-        doing = f"Argo CD {'rollback' if deployment.kind == Kind.ROLLBACK else 'sync'} of {name}"
+        doing = f"Argo CD {'rollback' if order.kind == 'rollback' else 'sync'} of {name}"
         if not operation or operation.get("startedAt") == data.get("previous_operation"):
             return RunStatus("running", detail=f"waiting for the {doing} to start", check_in=CHECK_EVERY)
         phase = operation.get("phase")
@@ -91,28 +89,28 @@ class ArgoCDProvider(DeployProvider):
             return RunStatus("running", detail=waiting, check_in=CHECK_EVERY)
         revision = (operation.get("syncResult") or {}).get("revision") or (status.get("sync") or {}).get("revision")
         images = ", ".join((status.get("summary") or {}).get("images") or [])
-        done = f"{name} synced to {revision or deployment.version} and Healthy"
-        if deployment.kind == Kind.ROLLBACK:  # it already keeps the history entry it rolled back to
+        done = f"{name} synced to {revision or order.version} and Healthy"
+        if order.kind == "rollback":  # it already keeps the history entry it rolled back to
             return RunStatus("succeeded", detail=done, artifact=images[:300])
         entries = [e["id"] for e in status.get("history") or [] if e.get("revision") == revision]
         recorded = {"revision": revision, "history_id": max(entries, default=None)}
         return RunStatus("succeeded", detail=done, artifact=images[:300], data=recorded)
 
-    def _history_entry(self, app: dict, deployment) -> dict:
+    def _history_entry(self, app: dict, order: Order) -> dict:
         """The newest history entry at which the version being rolled back to was deployed."""
-        name = _app_name(deployment)
+        name = _app_name(order)
         if _auto_sync(app):
             raise ProviderError(
                 f"Argo CD does not roll back {name} while automated sync is on (it would sync straight back): "
                 "turn off automated sync in the application's sync policy, or revert the change in git",
                 permanent=True,
             )
-        wanted = _revisions_of(deployment)
+        wanted = _revisions_of(order)
         entries = [e for e in (app.get("status") or {}).get("history") or [] if e.get("revision") in wanted]
         if not entries:
             raise ProviderError(
-                f"Argo CD's history of {name} has no entry for {deployment.version} any more (it keeps the last "
-                f"revisionHistoryLimit syncs); deploy {deployment.version} instead",
+                f"Argo CD's history of {name} has no entry for {order.version} any more (it keeps the last "
+                f"revisionHistoryLimit syncs); deploy {order.version} instead",
                 permanent=True,
             )
         return max(entries, key=lambda entry: entry["id"])

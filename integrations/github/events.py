@@ -17,7 +17,6 @@ from bots.types import Reply
 from chatops_site.catalog.models import RouteEvent
 from chatops_site.catalog.routes import channels_for
 from chatops_site.deploys import engine
-from chatops_site.deploys.models import Deployment
 from integrations.github import messages, runs
 from integrations.github.models import Outcome, WebhookDelivery
 
@@ -69,15 +68,15 @@ def pull_request_review(payload: dict) -> Result:
 
 def workflow_run(payload: dict) -> Result:
     run = payload["workflow_run"]
-    deployment = runs.deployment_for(payload["repository"]["full_name"], run)
-    if deployment is None:
+    order = runs.order_for(payload["repository"]["full_name"], run, engine.running_orders("github_actions"))
+    if order is None:
         return ignored(f"run {run['id']} is not a running ChatOps deployment")
-    if payload.get("action") != "completed" and deployment.provider_run_id:
-        return ignored(f"#{deployment.pk} already follows run {run['id']}")
-    status = runs.status_of(deployment, run)
-    if engine.record_status(deployment.pk, status) is None:
-        return ignored(f"#{deployment.pk} ended before this delivery was handled")
-    return handled(f"#{deployment.pk}: {status.state}")
+    if payload.get("action") != "completed" and order.run_id:
+        return ignored(f"#{order.deployment_id} already follows run {run['id']}")
+    status = runs.status_of(order, run)
+    if engine.record_status(order.deployment_id, status) is None:
+        return ignored(f"#{order.deployment_id} ended before this delivery was handled")
+    return handled(f"#{order.deployment_id}: {status.state}")
 
 
 def deployment_status(payload: dict) -> Result:
@@ -85,7 +84,7 @@ def deployment_status(payload: dict) -> Result:
     if state not in DEPLOYMENT_STATUS_FINAL:
         return ignored(f"deployment status {state} is not final")
     run_id = (payload.get("workflow_run") or {}).get("id")
-    if run_id and Deployment.objects.filter(target__provider="github_actions", provider_run_id=str(run_id)).exists():
+    if run_id and engine.follows_run("github_actions", str(run_id)):
         return ignored("ChatOps reports this deploy itself")
     return announce(RouteEvent.DEPLOY, payload["repository"]["full_name"], messages.deployment_status(payload))
 

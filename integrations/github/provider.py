@@ -14,19 +14,18 @@ from django.utils import timezone
 
 from integrations.github import auth, runs
 from integrations.github.api import GitHubError
-from integrations.providers import DeployProvider, ProviderError, Run, RunStatus
+from integrations.providers import DeployProvider, Order, ProviderError, Run, RunStatus
 
 
 class GitHubActionsProvider(DeployProvider):
-    def dispatch(self, deployment) -> Run:
-        target = deployment.target
-        repository = runs.repository_of(deployment)
-        workflow = str(target.settings.get("workflow") or "").strip()
+    def dispatch(self, order: Order) -> Run:
+        repository = runs.repository_of(order)
+        workflow = str(order.settings.get("workflow") or "").strip()
         if "/" not in repository or not workflow:
             raise ProviderError(
-                f"{target} needs a GitHub repository (owner/name) and a workflow in its settings", permanent=True
+                f"{order.target} needs a GitHub repository (owner/name) and a workflow in its settings", permanent=True
             )
-        ref = str(target.settings.get("ref") or deployment.version)
+        ref = str(order.settings.get("ref") or order.version)
         data = {
             "repository": repository,
             "workflow": workflow,
@@ -36,23 +35,23 @@ class GitHubActionsProvider(DeployProvider):
         body = {
             "ref": ref,
             "inputs": {
-                "service": target.service.name,
-                "environment": target.environment.name,
-                "version": deployment.version,
-                "deployment_id": str(deployment.pk),
+                "service": order.service,
+                "environment": order.environment,
+                "version": order.version,
+                "deployment_id": str(order.deployment_id),
             },
             "return_run_details": True,
         }
-        if deployment.dispatch_attempts > 1:
+        if order.attempt > 1:
             # An earlier attempt may have reached GitHub before it failed: its run is ours, not a second one.
-            earlier = self._look(deployment, {**data, "dispatched_at": deployment.started_at.isoformat()})
+            earlier = self._look(order, {**data, "dispatched_at": order.started_at.isoformat()})
             if earlier is not None:
                 return self._following(earlier, data)
         details = self._dispatch(repository, f"/repos/{repository}/actions/workflows/{workflow}/dispatches", body)
         if details.get("workflow_run_id"):
             found = {"id": details["workflow_run_id"], "html_url": details.get("html_url", "")}
             return self._following(found, data)
-        run = self._look(deployment, data)
+        run = self._look(order, data)
         return Run("", check_in=runs.LOOK_AGAIN, data=data) if run is None else self._following(run, data)
 
     @staticmethod
@@ -61,11 +60,11 @@ class GitHubActionsProvider(DeployProvider):
         return Run(str(run["id"]), url=run.get("html_url", ""), check_in=runs.POLL_EVERY, data=data)
 
     @staticmethod
-    def _look(deployment, data: dict) -> dict | None:
+    def _look(order: Order, data: dict) -> dict | None:
         """Our run if GitHub lists it already. Once dispatched, an error here must not fail the dispatch
         (a retry would start a second run): `check` looks again."""
         try:
-            return runs.find_run(deployment, data)
+            return runs.find_run(order, data)
         except GitHubError:
             return None
 
@@ -84,11 +83,11 @@ class GitHubActionsProvider(DeployProvider):
         answer = response.json()
         return answer if isinstance(answer, dict) else {}
 
-    def check(self, deployment) -> RunStatus:
-        run_id = deployment.provider_data.get("workflow_run_id") or deployment.provider_run_id
+    def check(self, order: Order) -> RunStatus:
+        run_id = order.data.get("workflow_run_id") or order.run_id
         if run_id:
-            return runs.status_of(deployment, runs.get_run(deployment, int(run_id)))
-        run = runs.find_run(deployment, deployment.provider_data)
+            return runs.status_of(order, runs.get_run(order, int(run_id)))
+        run = runs.find_run(order, order.data)
         if run is None:
             return RunStatus("running", detail="waiting for GitHub to list the workflow run", check_in=runs.LOOK_AGAIN)
-        return runs.status_of(deployment, run)
+        return runs.status_of(order, run)

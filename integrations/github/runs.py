@@ -12,12 +12,9 @@ import logging
 import re
 from datetime import datetime, timedelta
 
-from django.db.models import Q
-
-from chatops_site.deploys.models import Deployment, State
 from integrations.github import auth
 from integrations.github.api import GitHubError
-from integrations.providers import RunStatus
+from integrations.providers import Order, RunStatus
 
 log = logging.getLogger("chatops.github")
 
@@ -29,9 +26,8 @@ LOOK_AGAIN = 5.0
 CLOCK_DRIFT = timedelta(minutes=2)
 
 
-def repository_of(deployment: Deployment) -> str:
-    target = deployment.target
-    return (target.settings.get("repository") or target.service.repository).strip().lower()
+def repository_of(order: Order) -> str:
+    return (order.settings.get("repository") or order.repository).strip().lower()
 
 
 def marker(deployment_id: int) -> re.Pattern:
@@ -55,34 +51,34 @@ def correlates(run: dict, deployment_id: int, workflow: str) -> bool:
     )
 
 
-def find_run(deployment: Deployment, data: dict) -> dict | None:
+def find_run(order: Order, data: dict) -> dict | None:
     """The run our dispatch (described by `data`) started, or None while GitHub does not list it yet."""
     since = datetime.fromisoformat(data["dispatched_at"]) - CLOCK_DRIFT
     query = {"event": "workflow_dispatch", "created": f">={since:%Y-%m-%dT%H:%M:%SZ}", "per_page": 100}
-    repository = repository_of(deployment)
+    repository = repository_of(order)
     path = f"/repos/{repository}/actions/workflows/{data['workflow']}/runs"
     runs = auth.call(repository, "GET", path, params=query).json().get("workflow_runs", [])
-    mine = [run for run in runs if correlates(run, deployment.pk, data["workflow"])]
+    mine = [run for run in runs if correlates(run, order.deployment_id, data["workflow"])]
     return min(mine, key=lambda run: run.get("created_at") or "") if mine else None
 
 
-def get_run(deployment: Deployment, run_id: int) -> dict:
-    repository = repository_of(deployment)
+def get_run(order: Order, run_id: int) -> dict:
+    repository = repository_of(order)
     return auth.call(repository, "GET", f"/repos/{repository}/actions/runs/{run_id}").json()
 
 
-def artifacts(deployment: Deployment, run_id: int) -> str:
+def artifacts(order: Order, run_id: int) -> str:
     """The names of the artifacts the run uploaded (a build, an image digest...), if any."""
-    repository = repository_of(deployment)
+    repository = repository_of(order)
     try:
         answer = auth.call(repository, "GET", f"/repos/{repository}/actions/runs/{run_id}/artifacts").json()
     except GitHubError as exc:
-        log.warning("#%s: could not list the artifacts of run %s: %s", deployment.pk, run_id, exc)
+        log.warning("#%s: could not list the artifacts of run %s: %s", order.deployment_id, run_id, exc)
         return ""
     return ", ".join(a["name"] for a in answer.get("artifacts", []) if a.get("name"))
 
 
-def status_of(deployment: Deployment, run: dict) -> RunStatus:
+def status_of(order: Order, run: dict) -> RunStatus:
     """What a workflow run (from the API or a webhook, same shape) means for its deployment."""
     facts = {"workflow_run_id": run["id"], "run_attempt": run.get("run_attempt", 1)}
     if run.get("head_sha"):
@@ -96,22 +92,21 @@ def status_of(deployment: Deployment, run: dict) -> RunStatus:
     title = f"workflow run {run.get('run_number') or run['id']}"
     conclusion = run.get("conclusion") or "without a conclusion"
     if conclusion == "success":
-        return RunStatus("succeeded", detail=f"{title} succeeded", artifact=artifacts(deployment, run["id"]), **common)
+        return RunStatus("succeeded", detail=f"{title} succeeded", artifact=artifacts(order, run["id"]), **common)
     # failure, cancelled, timed_out, startup_failure, neutral, skipped...: nothing says it deployed.
     return RunStatus("failed", detail=f"{title} ended {conclusion.replace('_', ' ')}", **common)
 
 
-def deployment_for(repository: str, run: dict) -> Deployment | None:
-    """The running GitHub Actions deployment this run (from a webhook) belongs to, if any."""
-    running = Deployment.objects.filter(state=State.RUNNING, target__provider="github_actions").select_related(
-        "target__service", "target__environment"
-    )
-    by_id = running.filter(Q(provider_run_id=str(run["id"])) | Q(provider_data__workflow_run_id=run["id"])).first()
-    if by_id is not None:
-        return by_id
-    titled = re.findall(r"#(\d+)", run.get("display_title") or "")
-    for candidate in running.filter(pk__in=[int(n) for n in titled], provider_run_id=""):
-        workflow = str(candidate.provider_data.get("workflow", ""))
-        if repository_of(candidate) == repository.lower() and correlates(run, candidate.pk, workflow):
-            return candidate
+def order_for(repository: str, run: dict, running: list[Order]) -> Order | None:
+    """Which of the running GitHub Actions deployments this run (from a webhook) belongs to, if any."""
+    for order in running:
+        if order.run_id == str(run["id"]) or order.data.get("workflow_run_id") == run["id"]:
+            return order
+    titled = {int(n) for n in re.findall(r"#(\d+)", run.get("display_title") or "")}
+    for order in running:
+        if order.deployment_id not in titled or order.run_id:
+            continue
+        workflow = str(order.data.get("workflow", ""))
+        if repository_of(order) == repository.lower() and correlates(run, order.deployment_id, workflow):
+            return order
     return None

@@ -10,7 +10,7 @@ among the job's recent builds by its DEPLOYMENT_ID.
 from __future__ import annotations
 
 from integrations.jenkins.client import JenkinsClient
-from integrations.providers import DeployProvider, ProviderError, Run, RunStatus
+from integrations.providers import DeployProvider, Order, ProviderError, Run, RunStatus
 
 # Seconds between checks. Short, because the engine re-schedules a check after each answer and a
 # queue item must be caught before Jenkins forgets it.
@@ -28,11 +28,11 @@ RESULTS = {
 RECENT_BUILDS = 50
 
 
-def _job(deployment) -> str:
-    job = str(deployment.target.settings.get("job") or "").strip("/ ")
+def _job(order: Order) -> str:
+    job = str(order.settings.get("job") or "").strip("/ ")
     if not job:
         raise ProviderError(
-            f'{deployment.target} names no Jenkins job: set {{"job": "folder/name"}} in its settings', permanent=True
+            f'{order.target} names no Jenkins job: set {{"job": "folder/name"}} in its settings', permanent=True
         )
     return job
 
@@ -47,17 +47,16 @@ def _deployment_id(build: dict) -> str | None:
 
 
 class JenkinsProvider(DeployProvider):
-    def dispatch(self, deployment) -> Run:
-        job = _job(deployment)
+    def dispatch(self, order: Order) -> Run:
+        job = _job(order)
         client = JenkinsClient()
-        target = deployment.target
         queue_url = client.trigger(
             job,
             {
-                "SERVICE": target.service.name,
-                "ENV": target.environment.name,
-                "VERSION": deployment.version,
-                "DEPLOYMENT_ID": str(deployment.pk),
+                "SERVICE": order.service,
+                "ENV": order.environment,
+                "VERSION": order.version,
+                "DEPLOYMENT_ID": str(order.deployment_id),
             },
         )
         item = queue_url.rstrip("/").rsplit("/", 1)[-1]
@@ -68,15 +67,15 @@ class JenkinsProvider(DeployProvider):
             data={"job": job, "queue_url": queue_url},
         )
 
-    def check(self, deployment) -> RunStatus:
+    def check(self, order: Order) -> RunStatus:
         client = JenkinsClient()
-        data = deployment.provider_data
-        job = data.get("job") or _job(deployment)
+        data = order.data
+        job = data.get("job") or _job(order)
         if data.get("build_url"):
             return self._build(client, job, data["build_url"])
         item = client.read(data["queue_url"], f"the queue item of {job}")
         if item is None:
-            return self._build(client, job, self._forgotten_item(client, job, deployment))
+            return self._build(client, job, self._forgotten_item(client, job, order.deployment_id))
         if item.get("cancelled"):
             return RunStatus("failed", detail=f"the Jenkins queue item of {job} was cancelled before a build started")
         executable = item.get("executable")
@@ -98,15 +97,15 @@ class JenkinsProvider(DeployProvider):
         state = "succeeded" if result == "SUCCESS" else "failed"
         return RunStatus(state, detail=f"{name} {RESULTS.get(result, f'ended {result}')}", **common)
 
-    def _forgotten_item(self, client: JenkinsClient, job: str, deployment) -> str:
+    def _forgotten_item(self, client: JenkinsClient, job: str, deployment_id: int) -> str:
         """The URL of this deployment's build, looked up by its DEPLOYMENT_ID parameter."""
         tree = f"builds[url,actions[parameters[name,value]]]{{0,{RECENT_BUILDS}}}"
         builds = (client.read(client.job_url(job), f"the job {job}", tree=tree) or {}).get("builds") or []
         for build in builds:
-            if _deployment_id(build) == str(deployment.pk):
+            if _deployment_id(build) == str(deployment_id):
                 return build["url"]
         raise ProviderError(
             f"Jenkins forgot the queue item of {job} and none of its last {RECENT_BUILDS} builds is "
-            f"deployment #{deployment.pk}",
+            f"deployment #{deployment_id}",
             permanent=True,
         )

@@ -9,7 +9,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-import bots.commands  # noqa: F401 - registers the commands
 from bots.engine import handle
 from bots.messages import describe
 from bots.models import CommandRun, ConsoleMessage

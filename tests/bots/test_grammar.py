@@ -12,7 +12,6 @@ from django.db import transaction
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-import bots.commands  # noqa: F401 - registers the commands
 from bots.engine import handle
 from bots.grammar import (
     DEPLOYMENT,

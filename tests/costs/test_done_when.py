@@ -8,8 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from costs.messages import money
 from costs.periods import utc_today
+from costs.replies import money
 from tests.costs.conftest import SPIKE
 
 

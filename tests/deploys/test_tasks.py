@@ -15,7 +15,7 @@ from django_q.models import Schedule
 from bots.models import CommandRun, ConsoleMessage
 from chatops_site.deploys import engine, tasks
 from chatops_site.deploys.models import ACTIVE_STATES, Deployment, DeploymentEvent, Lock, State
-from integrations.providers import DeployProvider, ProviderError, Run, RunStatus
+from integrations.providers import DeployProvider, Order, ProviderError, Run, RunStatus
 from tests.deploys.helpers import fresh, path, slow, target_of
 
 CHECK_TASK = "chatops_site.deploys.tasks.check"
@@ -42,14 +42,14 @@ class FakeProvider(DeployProvider):
         self.checked: list[int] = []
         self.during_dispatch = None
 
-    def dispatch(self, deployment) -> Run:
-        self.dispatched.append(deployment.pk)
+    def dispatch(self, order: Order) -> Run:
+        self.dispatched.append(order.deployment_id)
         if self.during_dispatch:
-            self.during_dispatch(deployment)
+            self.during_dispatch(order)
         return self._answer(self.dispatches)
 
-    def check(self, deployment) -> RunStatus:
-        self.checked.append(deployment.pk)
+    def check(self, order: Order) -> RunStatus:
+        self.checked.append(order.deployment_id)
         return self._answer(self.checks)
 
     @staticmethod
@@ -176,7 +176,7 @@ def test_a_redelivered_dispatch_arriving_while_the_first_copy_runs_does_nothing(
     provider = fake_provider(dispatches=[Run("run-1", check_in=3600)])
     deployment = dispatching(alice)
     # The broker hands the same task to a second worker while the first is still talking to the provider.
-    provider.during_dispatch = lambda d: tasks.dispatch(d.pk, 1) if len(provider.dispatched) == 1 else None
+    provider.during_dispatch = lambda o: tasks.dispatch(o.deployment_id, 1) if len(provider.dispatched) == 1 else None
 
     with committed():
         tasks.dispatch(deployment.pk, 1)
@@ -302,7 +302,7 @@ def test_a_worker_dying_mid_check_leaves_a_lease_that_sweep_picks_up(committed, 
     with committed():
         tasks.dispatch(deployment.pk, 1)
     # The claim happened, then the worker vanished: the lease is all that is left.
-    lease = timezone.now() - timedelta(seconds=tasks.LOST_CHECK_AFTER + 5)
+    lease = timezone.now() - timedelta(seconds=engine.LOST_CHECK_AFTER + 5)
     Deployment.objects.filter(pk=deployment.pk).update(next_check_at=lease)
 
     with committed():
@@ -399,7 +399,7 @@ def test_sweep_re_enqueues_a_check_that_was_lost(deploy, committed, alice):
     Schedule.objects.all().delete()
     now = timezone.now()
     Deployment.objects.filter(pk=deployment.pk).update(
-        started_at=now - timedelta(minutes=2), next_check_at=now - timedelta(seconds=tasks.LOST_CHECK_AFTER + 10)
+        started_at=now - timedelta(minutes=2), next_check_at=now - timedelta(seconds=engine.LOST_CHECK_AFTER + 10)
     )
 
     with committed():
@@ -413,7 +413,7 @@ def test_sweep_re_enqueues_a_check_that_was_lost(deploy, committed, alice):
 def test_sweep_does_not_duplicate_a_check_that_is_only_a_little_late(deploy, committed, fake_provider, alice):
     provider = fake_provider(dispatches=[Run("run-1", check_in=3600)], checks=[RunStatus("succeeded")])
     deployment = deploy(alice, "staging", "v1")
-    due = timezone.now() - timedelta(seconds=tasks.LOST_CHECK_AFTER - 30)
+    due = timezone.now() - timedelta(seconds=engine.LOST_CHECK_AFTER - 30)
     Deployment.objects.filter(pk=deployment.pk).update(next_check_at=due)
 
     with committed():
@@ -428,7 +428,7 @@ def test_sweep_redispatches_a_deployment_whose_dispatch_task_was_lost(committed,
     provider = fake_provider(dispatches=[Run("run-1", check_in=3600)])
     stalled = dispatching(alice)
     Deployment.objects.filter(pk=stalled.pk).update(
-        started_at=timezone.now() - timedelta(seconds=tasks.LOST_CHECK_AFTER + 10)
+        started_at=timezone.now() - timedelta(seconds=engine.LOST_CHECK_AFTER + 10)
     )
 
     with committed():

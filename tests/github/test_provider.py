@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from chatops_site.deploys import engine
 from chatops_site.deploys.models import Deployment, State
 from integrations.github.api import GitHubError
 from integrations.github.provider import GitHubActionsProvider
@@ -15,7 +16,18 @@ from integrations.providers import ProviderError
 from tests.stubs import Answer
 from tests.stubs.github_api import DISPATCHES
 
-provider = GitHubActionsProvider()
+
+class AsTheTasksCall:
+    """The provider, handed each deployment's order as it stands, as the deploy tasks hand it."""
+
+    def dispatch(self, deployment: Deployment):
+        return GitHubActionsProvider().dispatch(engine.order(deployment))
+
+    def check(self, deployment: Deployment):
+        return GitHubActionsProvider().check(engine.order(deployment))
+
+
+provider = AsTheTasksCall()
 
 
 @pytest.fixture
