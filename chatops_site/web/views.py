@@ -15,7 +15,7 @@ from chatops_site.catalog import rbac
 from chatops_site.catalog.models import Action, ChatIdentity, DeployTarget, Grant, Service
 from chatops_site.deploys import engine
 from chatops_site.deploys.models import State
-from chatops_site.web import board, commands, keyset, links, scopes, spend
+from chatops_site.web import board, command_box, keyset, links, scopes, spend
 from chatops_site.web.filters import CommandRunFilter, DeploymentFilter
 from chatops_site.web.forms import CommandForm
 from chatops_site.web.spend import CostsForm
@@ -137,7 +137,7 @@ def command(request):
     if not form.is_valid():
         context = {"error": form.errors["line"][0]}
         return render(request, "web/_answer.html" if fragment else "web/command.html", context, status=400)
-    reply = commands.run(request.user, form.cleaned_data["line"])
+    reply = command_box.run(request.user, form.cleaned_data["line"])
     outcome = CommandRun.objects.filter(pk=reply.run_id).values_list("outcome", flat=True).first()
     context = {"reply": reply, "line": form.cleaned_data["line"], "outcome": outcome}
     return render(request, "web/_answer.html" if fragment else "web/command.html", context)
@@ -149,7 +149,7 @@ def follow_ups(request, run_id: int):
     """New follow-ups of one of your own web commands: `?after=<last message id>`."""
     after = request.GET.get("after", "0")
     try:
-        found, done = commands.follow_ups(request.user, run_id, int(after) if after.isdigit() else 0)
+        found, done = command_box.follow_ups(request.user, run_id, int(after) if after.isdigit() else 0)
     except CommandRun.DoesNotExist:
         raise Http404("No such command of yours.") from None
     return JsonResponse({"messages": [{"id": m.pk, "text": m.text, "final": m.final} for m in found], "done": done})
