@@ -8,6 +8,7 @@ failing lookup only leaves the state out; it never hides the CloudWatch figures.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -36,7 +37,7 @@ def describe(resources: list[Resource], region: str | None) -> dict[Resource, st
     return states
 
 
-def _lookup(what: str, call) -> dict[Resource, str]:
+def _lookup(what: str, call: Callable[[], dict[Resource, str]]) -> dict[Resource, str]:
     try:
         return call()
     except (ClientError, BotoCoreError) as exc:
