@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -33,7 +34,7 @@ def describe(resources: list[Resource], region: str | None) -> dict[Resource, st
     for cluster, services in clusters.items():
         for start in range(0, len(services), ECS_BATCH):
             batch = services[start : start + ECS_BATCH]
-            states.update(_lookup("DescribeServices", lambda c=cluster, b=batch: _services(c, b, region)))
+            states.update(_lookup("DescribeServices", partial(_services, cluster, batch, region)))
     return states
 
 
