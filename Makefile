@@ -1,4 +1,4 @@
-# `make run` starts the product on this machine; `make test` runs lint and the whole suite.
+# `make run` starts the product on this machine; `make test` runs lint (ruff, mypy) and the whole suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -51,6 +51,7 @@ workers: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download needs the internet):
 # installed here when missing and we are root; otherwise those tests are skipped and say why.

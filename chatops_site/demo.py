@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -12,7 +13,7 @@ from django.utils import timezone
 from chatops_site.catalog.models import Action, ChatIdentity, DeployTarget, Environment, Grant, Service
 from chatops_site.deploys.models import FINAL_STATES, Approval, Decision, Deployment, DeploymentEvent, Kind, State
 
-ENVIRONMENTS = [
+ENVIRONMENTS: list[dict[str, Any]] = [
     {"name": "dev", "order": 10},
     {"name": "staging", "order": 20},
     {"name": "prod", "order": 30, "requires_approval": True, "protected": True},
@@ -23,7 +24,7 @@ SERVICES = [
     {"name": "worker", "repository": "acme/worker", "description": "Background jobs", "team": "platform"},
 ]
 # user -> [(action, environment or None for all)]
-GRANTS = {
+GRANTS: dict[str, list[tuple[Action, str | None]]] = {
     "alice": [(Action.DEPLOY, None), (Action.ROLLBACK, None), (Action.VIEW, None)],
     "bob": [
         (Action.APPROVE, "prod"),
@@ -39,7 +40,7 @@ GRANTS = {
 @transaction.atomic
 def seed_catalog(delay: str | None = None) -> None:
     """Environments, services, simulated targets, the three personas with grants and console identities."""
-    envs = {}
+    envs: dict[str, Environment] = {}
     for spec in ENVIRONMENTS:
         envs[spec["name"]], _ = Environment.objects.update_or_create(name=spec["name"], defaults=spec)
     for spec in SERVICES:
@@ -58,7 +59,9 @@ def seed_catalog(delay: str | None = None) -> None:
             user.set_unusable_password()
             user.save()
         for action, env_name in grants:
-            Grant.objects.get_or_create(user=user, action=action, service=None, environment=envs.get(env_name))
+            Grant.objects.get_or_create(
+                user=user, action=action, service=None, environment=envs.get(env_name) if env_name else None
+            )
         ChatIdentity.objects.get_or_create(
             platform="console", workspace="local", chat_user_id=username, defaults={"user": user}
         )

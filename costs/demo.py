@@ -21,7 +21,7 @@ from costs.store import has_real_data, remove_demo, replace_days
 DAYS = 365
 EC2 = "Amazon Elastic Compute Cloud - Compute"
 # Tag value (our demo service's name; "" is untagged) -> AWS service -> dollars on an ordinary weekday.
-SPEND = {
+SPEND: dict[str, dict[str, float]] = {
     "web-app": {EC2: 22, "Amazon CloudFront": 6, "Elastic Load Balancing": 4, "Amazon Simple Storage Service": 3},
     "api": {EC2: 14, "Amazon Relational Database Service": 18, "Amazon ElastiCache": 5, "AmazonCloudWatch": 2},
     "worker": {EC2: 8, "AWS Lambda": 4, "Amazon Simple Queue Service": 2, "Amazon Simple Storage Service": 3},

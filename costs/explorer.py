@@ -12,6 +12,7 @@ import logging
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -51,7 +52,7 @@ class Conversation:
         self.requests = 0
         self._sent: set[str] = set()
 
-    def call(self, operation: str, **params) -> dict:
+    def call(self, operation: str, **params: Any) -> dict[str, Any]:
         fingerprint = f"{operation} {json.dumps(params, sort_keys=True)}"
         if fingerprint in self._sent:
             raise CostExplorerError(f"{operation} would be sent twice; Cost Explorer bills every request")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from bots.types import Reply
+from chatops_site.deploys.models import Deployment
 from costs.anomalies import Anomaly
 from costs.reports import BudgetStatus, CostSummary, Mover
 from costs.tags import UNTAGGED
@@ -112,8 +114,9 @@ def describe_anomaly(anomaly: Anomaly) -> str:
     return line
 
 
-def _deployment(deployment) -> str:
-    when = deployment.started_at.strftime("%m-%d %H:%M UTC")
+def _deployment(deployment: Deployment) -> str:
+    # Only started deployments are listed (`deployments_before` selects them by `started_at`).
+    when = deployment.started_at.strftime("%m-%d %H:%M UTC") if deployment.started_at else "not started"
     state = "" if deployment.state == "succeeded" else f", {deployment.get_state_display()}"
     return (
         f"#{deployment.pk} {deployment.version} to {deployment.target.environment.name} by "
@@ -162,7 +165,7 @@ def budget_warnings(budgets: list[BudgetStatus]) -> str:
     return "\n".join(lines)
 
 
-def _dates(start, end) -> str:
+def _dates(start: date, end: date) -> str:
     return str(start) if start == end else f"{start} to {end}"
 
 

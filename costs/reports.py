@@ -8,6 +8,7 @@ found in Cost Explorer by its cost tag; spend without the tag is the "(untagged)
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -141,7 +142,9 @@ class CostSummary:
         return bool(self.estimated_days)
 
 
-def summary(period: str | Period = "yesterday", service: str | Service | None = None, *, today=None) -> CostSummary:
+def summary(
+    period: str | Period = "yesterday", service: str | Service | None = None, *, today: date | None = None
+) -> CostSummary:
     """The numbers `/cost <period> [<service>]` answers with."""
     today = today or utc_today()
     current = period if isinstance(period, Period) else parse_period(period, today)
@@ -345,13 +348,17 @@ def _compare(
         for dimension, key in sorted(now.keys() | then.keys()):
             grouped[dimension][key] = (now.get((dimension, key), Decimal(0)), then.get((dimension, key), Decimal(0)))
         return grouped[Dimension.AWS_SERVICE], grouped[Dimension.SERVICE_TAG]
-    sums = {
-        "now": Sum("amount", filter=Q(day__gte=start), default=Decimal(0)),
-        "then": Sum("amount", filter=Q(day__lt=start), default=Decimal(0)),
-    }
+    now_sum = Sum("amount", filter=Q(day__gte=start), default=Decimal(0))
+    then_sum = Sum("amount", filter=Q(day__lt=start), default=Decimal(0))
     records = CostRecord.objects.filter(service_tag__in=tags, day__range=(before, end))
-    by_aws = {row["aws_service"]: (row["now"], row["then"]) for row in records.values("aws_service").annotate(**sums)}
-    by_tag = {row["service_tag"]: (row["now"], row["then"]) for row in records.values("service_tag").annotate(**sums)}
+    by_aws = {
+        row["aws_service"]: (row["now"], row["then"])
+        for row in records.values("aws_service").annotate(now=now_sum, then=then_sum)
+    }
+    by_tag = {
+        row["service_tag"]: (row["now"], row["then"])
+        for row in records.values("service_tag").annotate(now=now_sum, then=then_sum)
+    }
     return by_aws, by_tag
 
 
@@ -379,7 +386,7 @@ def _group_sums(first: date, last: date) -> dict[tuple[str, str], Decimal]:
     return sums
 
 
-def _daily_amounts(first: date, last: date, tags: list[str] | None, known: dict) -> dict[date, Decimal]:
+def _daily_amounts(first: date, last: date, tags: list[str] | None, known: Iterable[date]) -> dict[date, Decimal]:
     """Spend per known day from `first` to `last`, of everything or of the tags; zero on a known day without it."""
     days = {day: Decimal(0) for day in known if first <= day <= last}
     rows = DailyCost.objects.filter(day__range=(first, last))
@@ -401,7 +408,12 @@ def _projection(daily: dict[date, Decimal], month_start: date, month_end: date, 
 
 
 def _forecast(
-    scoped: Service | None, daily: dict[date, Decimal], month_start: date, month_end: date, yesterday: date, today
+    scoped: Service | None,
+    daily: dict[date, Decimal],
+    month_start: date,
+    month_end: date,
+    yesterday: date,
+    today: date,
 ) -> Forecast | None:
     if not daily:
         return None
@@ -417,7 +429,9 @@ def _forecast(
     return Forecast(_cents(_projection(daily, month_start, month_end, yesterday)), "projection")
 
 
-def _budgets(scoped: Service | None, month_start: date, month_end: date, yesterday: date, known: dict):
+def _budgets(
+    scoped: Service | None, month_start: date, month_end: date, yesterday: date, known: Iterable[date]
+) -> list[BudgetStatus]:
     services = Service.objects.filter(monthly_budget__isnull=False).only("name", "cost_tag", "monthly_budget")
     services = services.order_by("name")
     if scoped is not None:
@@ -432,6 +446,8 @@ def _budgets(scoped: Service | None, month_start: date, month_end: date, yesterd
         by_tag[key][day] = amount
     statuses = []
     for tag, service in tags.items():
+        if service.monthly_budget is None:  # never: the query above leaves such services out
+            continue
         daily = by_tag[tag]
         spent = sum((amount for day, amount in daily.items() if day >= month_start), Decimal(0))
         projected = _projection(daily, month_start, month_end, yesterday)
@@ -444,7 +460,7 @@ def _aws_findings(period: Period, scoped: Service | None, tags: list[str] | None
         Q(end_date__isnull=True) | Q(end_date__gte=period.start), start_date__lte=period.end
     ).order_by("-total_impact")
     if scoped is not None:
-        findings = findings.filter(dimension_value__in=[*tags, scoped.name])
+        findings = findings.filter(dimension_value__in=[*(tags or ()), scoped.name])
     return list(findings)
 
 

@@ -82,7 +82,9 @@ def _daily(day: date, dimension: str, key: str, amount: Decimal, estimated: set[
     return DailyCost(day=day, dimension=dimension, key=key, amount=amount, estimated=day in estimated, demo=demo)
 
 
-def sum_months(start: date, end: date, *, daily=DailyCost, monthly=MonthlyCost) -> None:
+def sum_months(
+    start: date, end: date, *, daily: type[DailyCost] = DailyCost, monthly: type[MonthlyCost] = MonthlyCost
+) -> None:
     """Sum again every month holding a day of `start`..`end` (the migration passes its historical models)."""
     first, last = start.replace(day=1), month_bounds(end)[1]
     monthly.objects.filter(month__range=(first, last)).delete()
@@ -95,7 +97,9 @@ def sum_months(start: date, end: date, *, daily=DailyCost, monthly=MonthlyCost) 
     monthly.objects.bulk_create((monthly(**row) for row in rows), batch_size=BATCH)
 
 
-def judge_days(start: date, end: date, *, daily=DailyCost, anomalies=DailyAnomaly) -> int:
+def judge_days(
+    start: date, end: date, *, daily: type[DailyCost] = DailyCost, anomalies: type[DailyAnomaly] = DailyAnomaly
+) -> int:
     """Judge every tag's spend on the known days `start`..`end` again; returns how many stand out.
 
     `daily` and `anomalies` are the models to use: the migration that judged the days already written

@@ -19,7 +19,8 @@ class DeployTargetInline(admin.TabularInline):
 class ServiceForm(forms.ModelForm):
     def clean(self):
         """AWS resources and thresholds follow the catalog file's rules, so `catalog export` always reads back."""
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what a model form's clean() returns
         problems = service_problems(cleaned.get("name") or "this-service", cleaned)
         if problems:
             raise forms.ValidationError(problems)
@@ -90,11 +91,11 @@ class GrantAdmin(admin.ModelAdmin):
 
     @admin.display(description="service", ordering="service__name")
     def service_or_all(self, obj: Grant) -> str:
-        return obj.service.name if obj.service_id else "all"
+        return obj.service.name if obj.service is not None else "all"
 
     @admin.display(description="environment", ordering="environment__order")
     def environment_or_all(self, obj: Grant) -> str:
-        return obj.environment.name if obj.environment_id else "all"
+        return obj.environment.name if obj.environment is not None else "all"
 
 
 @admin.register(ChatIdentity)

@@ -92,7 +92,7 @@ class _Map(dict):
 
     def __init__(self):
         super().__init__()
-        self.lines: dict = {}
+        self.lines: dict[object, int] = {}
 
 
 class _Seq(list):
@@ -153,7 +153,7 @@ class _Reader:
 
     def mapping(self, value, line: int, where: str, allowed: tuple[str, ...] | None, required: tuple[str, ...] = ()):
         """The mapping, with a problem for each key outside `allowed` (None: any key) or missing."""
-        if not isinstance(value, dict):
+        if not isinstance(value, _Map):  # every mapping the loader makes
             self.problem(line, f"{where} must be a mapping ({{key: value}})")
             return None
         for key in value:
@@ -166,7 +166,7 @@ class _Reader:
 
     def items(self, value, line: int, where: str):
         """(line, item) pairs of a list; a problem when it is not one."""
-        if not isinstance(value, list):
+        if not isinstance(value, _Seq):  # every list the loader makes
             self.problem(line, f"{where} must be a list")
             return []
         return list(zip(value.lines, value, strict=True))
@@ -497,7 +497,8 @@ def read(text: str, prune: bool = False) -> CatalogFile:
     try:
         document = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
-        line = (exc.problem_mark or exc.context_mark).line + 1
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
         raise InvalidCatalogFile([(line, f"not valid YAML: {exc.problem}")]) from None
     except yaml.YAMLError as exc:
         raise InvalidCatalogFile([(1, f"not valid YAML: {exc}")]) from None
@@ -647,7 +648,7 @@ def _grant_entries(grants: set[tuple]) -> list[dict]:
     for (kind, subject, service, acts, _), envs in environments.items():
         key = (kind, subject, acts, tuple(sorted(envs, key=str)), service is None)
         services.setdefault(key, set()).add(service)
-    entries = []
+    entries: list[dict] = []
     for (kind, subject, acts, envs, _), names in sorted(services.items(), key=lambda kv: repr(kv[0])):
         entry = _Flow({kind: subject, "actions": list(acts)})
         if None not in names:

@@ -163,9 +163,14 @@ def _facts(result: Plan, label: str, current: dict[tuple, list[int]], wanted: se
 def _grant_rows() -> dict[tuple, list[int]]:
     rows: dict[tuple, list[int]] = {}
     for grant in Grant.objects.select_related("user", "group", "service", "environment"):
-        kind, subject = ("user", grant.user.get_username()) if grant.user_id else ("group", grant.group.name)
-        service = grant.service.name if grant.service_id else None
-        environment = grant.environment.name if grant.environment_id else None
+        if grant.user is not None:
+            kind, subject = "user", grant.user.get_username()
+        elif grant.group is not None:
+            kind, subject = "group", grant.group.name
+        else:  # never: a check constraint makes every grant name a user or a group
+            continue
+        service = grant.service.name if grant.service is not None else None
+        environment = grant.environment.name if grant.environment is not None else None
         rows.setdefault((kind, subject, grant.action, service, environment), []).append(grant.pk)
     return rows
 
@@ -190,7 +195,7 @@ def _create_grant(fact: tuple) -> None:
 def _route_rows() -> dict[tuple, list[int]]:
     rows: dict[tuple, list[int]] = {}
     for route in ChannelRoute.objects.select_related("service"):
-        service = route.service.name if route.service_id else None
+        service = route.service.name if route.service is not None else None
         key = (tuple(sorted(set(route.events), key=str)), route.repository, service, route.channel)
         rows.setdefault(key, []).append(route.pk)
     return rows
@@ -229,12 +234,12 @@ def _prune(result: Plan, catalog: CatalogFile) -> None:
             if (identity.platform, identity.workspace, identity.chat_user_id) not in catalog.identities:
                 name = f"identity {identity.platform}:{identity.workspace}/{identity.chat_user_id}"
                 result.add("-", f"delete {name} -> {identity.user}", partial(_delete, ChatIdentity, [identity.pk]))
-    staying = _prune_targets_and_services(result, catalog) if catalog.services is not None else None
+    staying = _prune_targets_and_services(result, catalog, catalog.services) if catalog.services is not None else None
     if catalog.environments is not None:
-        _prune_environments(result, catalog, staying)
+        _prune_environments(result, catalog.environments, staying)
 
 
-def _prune_targets_and_services(result: Plan, catalog: CatalogFile) -> set[int]:
+def _prune_targets_and_services(result: Plan, catalog: CatalogFile, services: dict[str, dict]) -> set[int]:
     """Delete the targets and services the file no longer names; the ids of the targets that stay."""
     # Through the reverse relations: the catalog knows that targets gather a history, not what it holds.
     history = set(
@@ -251,7 +256,7 @@ def _prune_targets_and_services(result: Plan, catalog: CatalogFile) -> set[int]:
             result.kept.append(f"kept target {target}: it has deployments or locks")
         else:
             result.add("-", f"delete target {target}", partial(_delete, DeployTarget, [target.pk]))
-    for service in Service.objects.exclude(name__in=catalog.services):
+    for service in Service.objects.exclude(name__in=services):
         if service.targets.filter(pk__in=staying).exists():
             result.kept.append(f"kept service {service.name}: targets with history stay")
         else:
@@ -259,9 +264,9 @@ def _prune_targets_and_services(result: Plan, catalog: CatalogFile) -> set[int]:
     return staying
 
 
-def _prune_environments(result: Plan, catalog: CatalogFile, staying: set[int] | None) -> None:
+def _prune_environments(result: Plan, environments: dict[str, dict], staying: set[int] | None) -> None:
     """Delete the environments the file no longer names, unless protected or still holding targets."""
-    for environment in Environment.objects.exclude(name__in=catalog.environments):
+    for environment in Environment.objects.exclude(name__in=environments):
         targets = environment.targets.all()
         if staying is not None:
             targets = targets.filter(pk__in=staying)

@@ -41,26 +41,26 @@ class DatabaseWrapper(base.DatabaseWrapper):
             if self.holds_writer:
                 fcntl.flock(_lock_file(self.settings_dict["NAME"]), fcntl.LOCK_EX)
         try:
-            super()._start_transaction_under_autocommit()
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]  # private hook, left out of django-stubs
         except BaseException:
             self._release_writer()
             raise
 
     def _commit(self) -> None:
         try:
-            super()._commit()
+            super()._commit()  # type: ignore[misc]  # private hook, left out of django-stubs
         finally:
             self._release_writer()
 
     def _rollback(self) -> None:
         try:
-            super()._rollback()
+            super()._rollback()  # type: ignore[misc]  # private hook, left out of django-stubs
         finally:
             self._release_writer()
 
     def _close(self) -> None:
         try:
-            super()._close()
+            super()._close()  # type: ignore[misc]  # private hook, left out of django-stubs
         finally:
             self._release_writer()
 

@@ -5,6 +5,7 @@ Every label is escaped here; the result is safe to put in a template as it is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -71,7 +72,7 @@ def stacked_bars(
     return mark_safe("".join(parts))  # noqa: S308 - built above from numbers and escaped names
 
 
-def sparkline(values: list[Decimal] | list[float], colour: str = PALETTE[0]) -> SafeString:
+def sparkline(values: Sequence[Decimal | float], colour: str = PALETTE[0]) -> SafeString:
     """A small trend line, scaled to its own maximum."""
     width, height = 160, 32
     top = float(max(values, default=0)) or 1.0

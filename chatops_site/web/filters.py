@@ -8,6 +8,7 @@ times as `YYYY-MM-DD` or ISO 8601 (`since=2024-05-01`, `until=2024-05-01T12:30:0
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import django_filters as filters
 from django import forms
@@ -27,7 +28,7 @@ class MomentField(forms.CharField):
     widget = forms.TextInput(attrs={"placeholder": "YYYY-MM-DD or ISO time"})
 
     def to_python(self, value):
-        value = super().to_python(value).strip()
+        value = (super().to_python(value) or "").strip()
         if not value:
             return None
         try:
@@ -51,13 +52,13 @@ class MomentFilter(filters.Filter):
 
     field_class = MomentField
 
-    def __init__(self, *args, end: bool = False, **kwargs):
+    def __init__(self, field_name: str | None = None, *, end: bool = False, **kwargs: Any) -> None:
         self.end = end
         kwargs.setdefault("label", "Until" if end else "Since")
         kwargs.setdefault(
             "help_text", "YYYY-MM-DD (that whole day) or ISO 8601 time" if end else "YYYY-MM-DD or ISO 8601 time"
         )
-        super().__init__(*args, lookup_expr="lt" if end else "gte", **kwargs)
+        super().__init__(field_name, lookup_expr="lt" if end else "gte", **kwargs)
 
     def filter(self, qs, value):
         if value is None:

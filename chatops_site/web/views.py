@@ -135,10 +135,12 @@ def command(request):
     form = CommandForm(request.POST)
     fragment = request.headers.get("X-Requested-With") == "fetch"
     if not form.is_valid():
-        context = {"error": form.errors["line"][0]}
+        context: dict[str, object] = {"error": form.errors["line"][0]}
         return render(request, "web/_answer.html" if fragment else "web/command.html", context, status=400)
     reply = command_box.run(request.user, form.cleaned_data["line"])
-    outcome = CommandRun.objects.filter(pk=reply.run_id).values_list("outcome", flat=True).first()
+    outcome = None
+    if reply.run_id is not None:
+        outcome = CommandRun.objects.filter(pk=reply.run_id).values_list("outcome", flat=True).first()
     context = {"reply": reply, "line": form.cleaned_data["line"], "outcome": outcome}
     return render(request, "web/_answer.html" if fragment else "web/command.html", context)
 

@@ -44,8 +44,8 @@ def _revisions_of(order: Order) -> set[str]:
     History entries name resolved commits, not the tag or branch someone typed; the deployments that
     succeeded with the version remember the commit (see `check`), and the engine hands them over.
     """
-    recorded = {data.get("revision") for data in order.earlier}
-    return (recorded | {order.version}) - {None}
+    recorded = {str(data["revision"]) for data in order.earlier if data.get("revision")}
+    return recorded | {order.version}
 
 
 class ArgoCDProvider(DeployProvider):

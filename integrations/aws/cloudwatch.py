@@ -14,11 +14,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 from django.utils import timezone
 
 from integrations.aws import client
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch.type_defs import GetMetricDataInputTypeDef, MetricDataQueryTypeDef
 
 log = logging.getLogger("chatops.aws")
 
@@ -155,8 +159,14 @@ def read(resources: list[Resource], region: str | None, now: datetime | None = N
     return readings
 
 
-def _fetch(ids: list[str], queries: dict, series: dict[str, Series], region: str | None, end: datetime) -> None:
-    request = {
+def _fetch(
+    ids: list[str],
+    queries: dict[str, tuple[Resource, str]],
+    series: dict[str, Series],
+    region: str | None,
+    end: datetime,
+) -> None:
+    request: GetMetricDataInputTypeDef = {
         "MetricDataQueries": [_query(query_id, getattr(*queries[query_id])) for query_id in ids],
         "StartTime": end - WINDOW,
         "EndTime": end,
@@ -176,7 +186,7 @@ def _fetch(ids: list[str], queries: dict, series: dict[str, Series], region: str
         request["NextToken"] = answer["NextToken"]
 
 
-def _query(query_id: str, metric: Metric) -> dict:
+def _query(query_id: str, metric: Metric) -> MetricDataQueryTypeDef:
     return {
         "Id": query_id,
         "MetricStat": {

@@ -8,6 +8,8 @@ failing lookup only leaves the state out; it never hides the CloudWatch figures.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -32,11 +34,11 @@ def describe(resources: list[Resource], region: str | None) -> dict[Resource, st
     for cluster, services in clusters.items():
         for start in range(0, len(services), ECS_BATCH):
             batch = services[start : start + ECS_BATCH]
-            states.update(_lookup("DescribeServices", lambda c=cluster, b=batch: _services(c, b, region)))
+            states.update(_lookup("DescribeServices", partial(_services, cluster, batch, region)))
     return states
 
 
-def _lookup(what: str, call) -> dict[Resource, str]:
+def _lookup(what: str, call: Callable[[], dict[Resource, str]]) -> dict[Resource, str]:
     try:
         return call()
     except (ClientError, BotoCoreError) as exc:

@@ -21,8 +21,8 @@ class InstallationAdmin(admin.ModelAdmin):
     """The token itself is never shown; deleting a row makes the next call look the installation up again."""
 
     list_display = ["repository", "installation_id", "token_expires_at", "updated_at"]
-    fields = ["repository", "installation_id", "token_expires_at", "updated_at"]
-    readonly_fields = fields
+    readonly_fields = ("repository", "installation_id", "token_expires_at", "updated_at")
+    fields = readonly_fields
     search_fields = ["repository"]
 
     def has_add_permission(self, request):

@@ -78,7 +78,7 @@ def installation_token(repository: str) -> str:
     """A token for this repository: the cached one while it is fresh, else a new one."""
     repository = repository.lower()
     known = Installation.objects.filter(repository=repository).first()
-    if known and known.token and known.token_expires_at - timezone.now() > TOKEN_MARGIN:
+    if known and known.token and known.token_expires_at and known.token_expires_at - timezone.now() > TOKEN_MARGIN:
         try:
             return crypto.decrypt(known.token)
         except crypto.CannotDecrypt:

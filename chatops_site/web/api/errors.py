@@ -55,4 +55,5 @@ class ErrorSerializer(serializers.Serializer):
     """What every error answers with (documentation only)."""
 
     detail = serializers.CharField()
-    errors = serializers.DictField(required=False, help_text="Validation errors by field name.")
+    # DRF's metaclass takes declared fields off the class: `errors` stays the serializer's own property.
+    errors = serializers.DictField(required=False, help_text="Validation errors by field name.")  # type: ignore[assignment]

@@ -71,7 +71,9 @@ class OpenLockSerializer(serializers.ModelSerializer):
 class TargetSerializer(serializers.ModelSerializer):
     """One service in one environment; `current` and `lock` are set on the row by the view."""
 
-    environment = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    environment: serializers.SlugRelatedField[Environment] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
     current = CurrentSerializer(read_only=True, allow_null=True, help_text="What runs there now; null: nothing yet.")
     lock = OpenLockSerializer(read_only=True, allow_null=True, help_text="The freeze in force, if any.")
 
@@ -140,7 +142,8 @@ class DeploymentDetailSerializer(DeploymentSerializer):
         return [approval] if approval is not None else []
 
     def get_approvals(self, deployment: Deployment) -> list[dict]:
-        return ApprovalSerializer(self._approvals(deployment), many=True).data
+        # many=True makes a ListSerializer, whose data is a list; the stubs give every serializer's as a dict.
+        return ApprovalSerializer(self._approvals(deployment), many=True).data  # type: ignore[return-value]
 
 
 class DeployRequestSerializer(serializers.Serializer):
@@ -325,8 +328,9 @@ class AwsAnomalySerializer(serializers.Serializer):
 
 class ForecastSerializer(serializers.Serializer):
     amount = _usd()
-    source = serializers.CharField(help_text="'aws' or 'projection'")
-    label = serializers.CharField()
+    # DRF's metaclass takes declared fields off the class, so they do not replace Field's attributes of that name.
+    source = serializers.CharField(help_text="'aws' or 'projection'")  # type: ignore[assignment]
+    label = serializers.CharField()  # type: ignore[assignment]
 
 
 class BudgetSerializer(serializers.Serializer):

@@ -93,9 +93,9 @@ def _with_current_and_locks(targets: list[DeployTarget]) -> None:
         .filter(Q(until=None) | Q(until__gt=timezone.now()))
         .select_related("locked_by")
     }
-    for target in targets:
-        target.current = current.get(target.pk)
-        target.lock = locks.get(target.pk)
+    for target in targets:  # not model fields: attributes of these rows that `TargetSerializer` reads
+        setattr(target, "current", current.get(target.pk))  # noqa: B010
+        setattr(target, "lock", locks.get(target.pk))  # noqa: B010
 
 
 @extend_schema(summary="Environments", responses={200: s.EnvironmentSerializer(many=True), **errors()})

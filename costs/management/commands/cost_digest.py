@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from bots.platforms.console import render
 from costs import digest
@@ -11,10 +13,10 @@ from costs import digest
 class Command(BaseCommand):
     help = "Post yesterday's cost digest now to the channels routed for cost_digest (and anomalies to cost_anomaly)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--print", action="store_true", dest="show", help="also print it here")
 
-    def handle(self, *args, show, **options):
+    def handle(self, *args: Any, show: bool, **options: Any) -> None:
         sent = digest.send()
         if sent is None:
             self.stdout.write("No cost data for yesterday yet: run `manage.py costs_backfill --days 30` first.")

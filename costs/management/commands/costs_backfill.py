@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from costs import explorer
 from costs.ingest import ingest_last
@@ -12,10 +14,10 @@ from costs.periods import MAX_DAYS
 class Command(BaseCommand):
     help = "Ingest the last N UTC days (today so far included) from AWS Cost Explorer; re-running replaces them."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--days", type=int, default=30, help=f"days to fetch, 1 to {MAX_DAYS} (default 30)")
 
-    def handle(self, *args, days, **options):
+    def handle(self, *args: Any, days: int, **options: Any) -> None:
         if not 1 <= days <= MAX_DAYS:
             raise CommandError(f"--days must be between 1 and {MAX_DAYS}")
         if not explorer.configured():
