@@ -10,12 +10,13 @@ import logging
 import time
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bots.grammar import InvalidCommand, named, parse, resolve
 from bots.models import CommandRun, Outcome
-from bots.registry import Context, find_command
+from bots.registry import Command, Context, find_command
 from bots.types import Invocation, Reply
 from chatops_site import logs, metrics, ratelimit
 from chatops_site.catalog import rbac
@@ -41,7 +42,7 @@ def clean(text: str) -> str:
     return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
-def identify(invocation: Invocation):
+def identify(invocation: Invocation) -> User | None:
     """The Django user linked to this chat account, or None."""
     identity = (
         ChatIdentity.objects.filter(
@@ -79,6 +80,7 @@ def _handle(invocation: Invocation) -> Reply:
         received_at=invocation.received_at,
     )
     # Reading and checking happen before the write transaction, so they hold no lock.
+    prepared: Context | tuple[Reply, str, str] | Exception
     try:
         prepared = _prepare(invocation, name, text, user, run)
     except Exception as exc:
@@ -93,6 +95,7 @@ def _handle(invocation: Invocation) -> Reply:
             seen = CommandRun.objects.filter(platform=invocation.platform, request_id=invocation.request_id).first()
             return Reply(seen.reply, public=seen.reply_public, run_id=seen.pk) if seen else Reply("")
         slow_down = ratelimit.refusal(invocation)
+        outcome: str
         if slow_down is not None:  # over the limit: recorded, answered, and nothing else runs
             reply, outcome, error = slow_down, Outcome.RATE_LIMITED, slow_down.text
         elif isinstance(prepared, tuple):  # invalid or not allowed
@@ -112,9 +115,11 @@ def _handle(invocation: Invocation) -> Reply:
     return reply
 
 
-def _prepare(invocation: Invocation, name: str, text: str, user, run: CommandRun) -> Context | tuple[Reply, str, str]:
+def _prepare(
+    invocation: Invocation, name: str, text: str, user: User | None, run: CommandRun
+) -> Context | tuple[Reply, str, str]:
     """The handler's context, or the answer when the command is invalid or not allowed."""
-    command = None
+    command: Command | None = None
     try:
         command = find_command(name)
         if invocation.options is None:

@@ -92,7 +92,7 @@ def describe(deployment: Deployment, message: str = "") -> Reply:
         text += f": {message}"
     if state != State.AWAITING_APPROVAL:
         fields += _decision(deployment)
-    if deployment.rollback_of_id:
+    if deployment.rollback_of is not None:
         fields.append(("Rolls back", f"#{deployment.rollback_of_id} ({deployment.rollback_of.version})"))
     if deployment.duration is not None:
         fields.append(("Duration", format_duration(deployment.duration)))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bots.grammar import Arg, InvalidCommand
 from bots.types import Invocation, Reply
+from chatops_site.catalog.rbac import Denied
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -28,9 +29,16 @@ class Context:
     invocation: Invocation
     user: User | None  # the linked Django user
     args: dict[str, Any]
+    run: CommandRun  # the audit row being answered: tasks send their follow-ups through it
+    command: Command
     deployment: Deployment | None = None  # set by handlers whose command acts on a deployment: follow-ups go here
-    run: CommandRun | None = None  # the CommandRun being answered: tasks send their follow-ups through it
-    command: Command | None = None
+
+    @property
+    def person(self) -> User:
+        """The linked user, for the commands that act; a chat account linked to nobody may not act."""
+        if self.user is None:
+            raise Denied(f"/{self.command.name} acts for a ChatOps user: ask an admin to link your chat account.")
+        return self.user
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from chatops_site.deploys import engine
 
 @command("approve", "Approve a deployment that waits for approval", DEPLOYMENT)
 def approve(ctx: Context) -> Reply:
-    ctx.deployment = engine.approve(ctx.user, ctx.args["deployment"])
-    return messages.describe(ctx.deployment, f"approved by {ctx.user.get_username()}")
+    ctx.deployment = engine.approve(ctx.person, ctx.args["deployment"])
+    return messages.describe(ctx.deployment, f"approved by {ctx.person.get_username()}")
 
 
 @command(
@@ -18,5 +18,6 @@ def approve(ctx: Context) -> Reply:
     Arg("reason", "why, for the requester", kind="rest", required=False, max_length=500),
 )
 def reject(ctx: Context) -> Reply:
-    ctx.deployment = engine.reject(ctx.user, ctx.args["deployment"], ctx.args["reason"] or "")
-    return messages.describe(ctx.deployment, ctx.deployment.events.last().message)
+    ctx.deployment = engine.reject(ctx.person, ctx.args["deployment"], ctx.args["reason"] or "")
+    decided = ctx.deployment.events.last()  # "rejected by bob: <reason>"
+    return messages.describe(ctx.deployment, decided.message if decided else "")

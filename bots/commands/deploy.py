@@ -34,6 +34,6 @@ def rollback(ctx: Context) -> Reply:
 
 
 def _request(ctx: Context, kind: str) -> Reply:
-    deployment = engine.request_deploy(ctx.user, ctx.args["service"], ctx.args["env"], ctx.args["version"], kind)
+    deployment = engine.request_deploy(ctx.person, ctx.args["service"], ctx.args["env"], ctx.args["version"], kind)
     ctx.deployment = deployment
     return messages.describe(deployment)

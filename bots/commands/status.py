@@ -69,7 +69,11 @@ def answer(run_id: int, service_id: int | None, environment_id: int | None) -> N
     except Exception:
         log.exception("/status failed (run %s)", run_id)
         reply = Reply(f"Something went wrong with /status; it has been logged as command run {run_id}.", final=True)
-    get_platform(run.platform).send(run, reply)
+    platform = get_platform(run.platform)
+    if platform is None:
+        log.warning("/status: run %s came from %s, which is not configured here", run_id, run.platform)
+        return
+    platform.send(run, reply)
 
 
 def build(service: Service | None, environment: Environment | None) -> Reply:
@@ -198,8 +202,8 @@ def _describe(target: DeployTarget) -> str:
     if current is None:
         text = "nothing deployed yet"
     else:
-        who = current.requested_by.get_username()
-        text = f"{current.version}  (#{current.pk} by {who}, {format_moment(current.finished_at)})"
+        who, when = current.requested_by.get_username(), format_moment(current.finished_at or current.requested_at)
+        text = f"{current.version}  (#{current.pk} by {who}, {when})"
     in_flight = list(
         target.deployments.filter(state__in=(*ACTIVE_STATES, State.QUEUED, State.AWAITING_APPROVAL)).order_by("id")
     )

@@ -20,7 +20,7 @@ def whoami(ctx: Context) -> Reply:
     if not grants:
         lines.append("You hold no grants yet: you may use the commands open to everyone.")
     for grant in grants:
-        via = f" (via group {grant.group.name})" if grant.group_id else ""
+        via = f" (via group {grant.group.name})" if grant.group is not None else ""
         where = f"{grant.service or 'every service'} in {grant.environment or 'every environment'}"
         lines.append(f"  {grant.action}: {where}{via}")
     return Reply("\n".join(lines))

@@ -146,7 +146,7 @@ class Grant(models.Model):
 
     @property
     def subject(self) -> str:
-        return self.user.get_username() if self.user_id else f"group {self.group}"
+        return self.user.get_username() if self.user is not None else f"group {self.group}"
 
 
 class ChatIdentity(models.Model):
@@ -196,7 +196,7 @@ class ChannelRoute(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        source = self.repository or (self.service.name if self.service_id else "everything")
+        source = self.repository or (self.service.name if self.service is not None else "everything")
         return f"{', '.join(self.events)} of {source} -> {self.channel}"
 
     def clean(self) -> None:

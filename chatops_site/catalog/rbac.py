@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Model, Q, QuerySet
 
 from chatops_site.catalog.models import Action, Environment, Grant, Service
+
+# Whoever asks: a user, the anonymous visitor of a web page, or a chat account linked to nobody.
+Someone = User | AnonymousUser | None
 
 
 class Denied(Exception):
     """The user lacks the grant; the message is safe to show to that user."""
 
 
-def _grants(user, action: str) -> QuerySet[Grant]:
+def _grants(user: User, action: str) -> QuerySet[Grant]:
     return Grant.objects.filter(Q(user=user) | Q(group__in=user.groups.all()), action=action)
 
 
-def may(user, action: str, service: Service | None = None, environment: Environment | None = None) -> bool:
+def may(user: Someone, action: str, service: Service | None = None, environment: Environment | None = None) -> bool:
     """True when a grant covers the action on that service and environment.
 
     A blank service or environment on the grant means "all"; a blank argument here means "any":
     `may(carol, "view")` asks whether carol may view anything at all.
     """
-    if user is None or not user.is_active:
+    if not isinstance(user, User) or not user.is_active:
         return False
     grants = _grants(user, action)
     if service is not None:
@@ -32,18 +38,18 @@ def may(user, action: str, service: Service | None = None, environment: Environm
     return grants.exists()
 
 
-def require(user, action: str, service: Service | None = None, environment: Environment | None = None) -> None:
+def require(user: Someone, action: str, service: Service | None = None, environment: Environment | None = None) -> None:
     """Raise `Denied` with a readable reason unless `may()` agrees."""
     reason = refusal(user, action, service, environment)
     if reason:
         raise Denied(reason)
 
 
-def refusal(user, action: str, service: Service | None = None, environment: Environment | None = None) -> str:
+def refusal(user: Someone, action: str, service: Service | None = None, environment: Environment | None = None) -> str:
     """Why `may()` says no, for the person asking; blank when it says yes."""
     if may(user, action, service, environment):
         return ""
-    who = user.get_username() if user is not None else "you"
+    who = user.get_username() if isinstance(user, User) else "you"
     what = Action(action).label
     if service is not None and environment is not None:
         where = f" {service.name} in {environment.name}"
@@ -56,7 +62,7 @@ def refusal(user, action: str, service: Service | None = None, environment: Envi
     return f"{who} may not {what}{where}: ask an admin for the '{action}' grant."
 
 
-def holders(action: str, service: Service, environment: Environment) -> QuerySet:
+def holders(action: str, service: Service, environment: Environment) -> QuerySet[User]:
     """Active users who hold `action` on that service and environment, directly or through a group."""
     covering = Grant.objects.filter(
         Q(service=None) | Q(service=service), Q(environment=None) | Q(environment=environment), action=action
@@ -70,15 +76,23 @@ def holders(action: str, service: Service, environment: Environment) -> QuerySet
     )
 
 
+M = TypeVar("M", bound=Model)
+
+
 def restrict(
-    queryset: QuerySet, user, action: str, service_field: str, environment_field: str, by_name: bool = False
-) -> QuerySet:
+    queryset: QuerySet[M],
+    user: Someone,
+    action: str,
+    service_field: str,
+    environment_field: str,
+    by_name: bool = False,
+) -> QuerySet[M]:
     """Narrow `queryset` to rows whose service and environment the user holds `action` on.
 
     The fields are foreign keys, or with `by_name` text columns naming them (the command history keeps
     what was typed, so it survives a service being renamed or removed).
     """
-    if user is None or not user.is_active:
+    if not isinstance(user, User) or not user.is_active:
         return queryset.none()
     columns = ("service__name", "environment__name") if by_name else ("service_id", "environment_id")
     suffix = "" if by_name else "_id"

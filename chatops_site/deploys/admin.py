@@ -38,7 +38,7 @@ class ReadOnlyInline(ReadOnly, admin.TabularInline):
 
 class DeploymentEventInline(ReadOnlyInline):
     model = DeploymentEvent
-    fields = readonly_fields = ["from_state", "to_state", "actor", "message", "created_at"]
+    fields = readonly_fields = ("from_state", "to_state", "actor", "message", "created_at")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
@@ -46,7 +46,7 @@ class DeploymentEventInline(ReadOnlyInline):
 
 class ApprovalInline(ReadOnlyInline):
     model = Approval
-    fields = readonly_fields = ["approver", "decision", "reason", "decided_at"]
+    fields = readonly_fields = ("approver", "decision", "reason", "decided_at")
 
 
 @admin.register(Deployment)

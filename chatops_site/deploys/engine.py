@@ -15,6 +15,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -38,7 +39,7 @@ from integrations.providers import Order, Run, RunStatus
 
 log = logging.getLogger("chatops.deploys")
 
-TRANSITIONS = {
+TRANSITIONS: dict[str, set[State]] = {
     State.AWAITING_APPROVAL: {State.QUEUED, State.REJECTED, State.EXPIRED, State.CANCELLED},
     State.QUEUED: {State.DISPATCHING, State.CANCELLED},
     State.DISPATCHING: {State.RUNNING, State.FAILED, State.TIMED_OUT},
@@ -122,7 +123,7 @@ def rollback_choice(target: DeployTarget) -> tuple[str, Deployment]:
 
 
 def request_deploy(
-    user, service: Service, environment: Environment, version: str | None = None, kind: str = Kind.DEPLOY
+    user: User, service: Service, environment: Environment, version: str | None = None, kind: str = Kind.DEPLOY
 ) -> Deployment:
     """Ask for a deploy (or rollback) of a service to an environment, under RBAC, locks and approval policy."""
     action = Action.ROLLBACK if kind == Kind.ROLLBACK else Action.DEPLOY
@@ -161,12 +162,12 @@ def request_deploy(
 # Decisions
 
 
-def _own(user, deployment: Deployment) -> bool:
+def _own(user: User, deployment: Deployment) -> bool:
     """Four eyes: nobody decides on a deployment they asked for themselves."""
     return deployment.requested_by_id == user.pk
 
 
-def why_not_decide(user, deployment: Deployment) -> str:
+def why_not_decide(user: User, deployment: Deployment) -> str:
     """Why `user` may not approve or reject `deployment`, or blank when they may."""
     if _own(user, deployment):
         return f"You requested #{deployment.pk} yourself; someone else must approve or reject it."
@@ -174,19 +175,19 @@ def why_not_decide(user, deployment: Deployment) -> str:
     return rbac.refusal(user, Action.APPROVE, target.service, target.environment)
 
 
-def may_decide(user, deployment: Deployment) -> bool:
+def may_decide(user: User, deployment: Deployment) -> bool:
     """Whether `user` may approve or reject `deployment`; the dashboard and the buttons ask this."""
     return not why_not_decide(user, deployment)
 
 
-def deciders(deployment: Deployment) -> list:
+def deciders(deployment: Deployment) -> list[User]:
     """The active users who may approve or reject `deployment`."""
     target = deployment.target
     holders = rbac.holders(Action.APPROVE, target.service, target.environment)
     return [user for user in holders if not _own(user, deployment)]
 
 
-def _decidable(user, deployment_id: int) -> tuple[Deployment, bool]:
+def _decidable(user: User, deployment_id: int) -> tuple[Deployment, bool]:
     """Lock a deployment for a decision; the flag says it ran out of time (and is now expired)."""
     deployment = _locked(deployment_id)
     if deployment.state != State.AWAITING_APPROVAL:
@@ -210,7 +211,7 @@ def _expired(deployment: Deployment) -> DeployError:
     return DeployError(f"#{deployment.pk} waited too long for approval and has expired; request it again.")
 
 
-def approve(user, deployment_id: int) -> Deployment:
+def approve(user: User, deployment_id: int) -> Deployment:
     """Approve a waiting deployment: four-eyes, the `approve` grant, and only once."""
     with transaction.atomic():
         deployment, expired = _decidable(user, deployment_id)
@@ -223,7 +224,7 @@ def approve(user, deployment_id: int) -> Deployment:
     return deployment
 
 
-def reject(user, deployment_id: int, reason: str = "") -> Deployment:
+def reject(user: User, deployment_id: int, reason: str = "") -> Deployment:
     with transaction.atomic():
         deployment, expired = _decidable(user, deployment_id)
         if not expired:
@@ -235,7 +236,7 @@ def reject(user, deployment_id: int, reason: str = "") -> Deployment:
     return deployment
 
 
-def cancel(user, deployment_id: int) -> Deployment:
+def cancel(user: User, deployment_id: int) -> Deployment:
     """Withdraw a deployment that has not started; the requester or a holder of `approve` may."""
     with transaction.atomic():
         deployment = _locked(deployment_id)
@@ -252,7 +253,9 @@ def cancel(user, deployment_id: int) -> Deployment:
 # Locks
 
 
-def lock(user, service: Service, environment: Environment, reason: str = "", until: datetime | None = None) -> Lock:
+def lock(
+    user: User, service: Service, environment: Environment, reason: str = "", until: datetime | None = None
+) -> Lock:
     rbac.require(user, Action.LOCK, service, environment)
     target = find_target(service, environment)
     with transaction.atomic():
@@ -266,7 +269,7 @@ def lock(user, service: Service, environment: Environment, reason: str = "", unt
         return Lock.objects.create(target=target, locked_by=user, reason=reason, until=until)
 
 
-def unlock(user, service: Service, environment: Environment) -> Lock:
+def unlock(user: User, service: Service, environment: Environment) -> Lock:
     rbac.require(user, Action.LOCK, service, environment)
     target = find_target(service, environment)
     with transaction.atomic():
@@ -280,7 +283,7 @@ def unlock(user, service: Service, environment: Environment) -> Lock:
     return existing
 
 
-def release(user, lock_ids: list[int]) -> list[Lock]:
+def release(user: User, lock_ids: list[int]) -> list[Lock]:
     """Release locks as /unlock does (the admin's action), so the deploys queued behind them start."""
     now = timezone.now()
     with transaction.atomic():
@@ -460,7 +463,8 @@ def recover_lost_work(now: datetime) -> None:
     """Book again the checks and dispatches whose task was lost, and start what waits behind nothing."""
     lost = Deployment.objects.filter(state=State.RUNNING, next_check_at__lt=now - timedelta(seconds=LOST_CHECK_AFTER))
     for deployment_id, due in lost.values_list("pk", "next_check_at"):
-        _enqueue("check", deployment_id, due.isoformat())
+        if due is not None:  # the filter says so; the type cannot
+            _enqueue("check", deployment_id, due.isoformat())
     stalled = Deployment.objects.filter(
         state=State.DISPATCHING, dispatch_attempts=0, started_at__lt=now - timedelta(seconds=LOST_CHECK_AFTER)
     )
@@ -475,6 +479,7 @@ def recover_lost_work(now: datetime) -> None:
 
 
 def expire_approvals(now: datetime | None = None) -> int:
+    """Expire the deployments nobody approved within CHATOPS_APPROVAL_TTL."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.CHATOPS_APPROVAL_TTL)
     expired = 0
     for pk in Deployment.objects.filter(state=State.AWAITING_APPROVAL, requested_at__lte=cutoff).values_list(
@@ -489,10 +494,12 @@ def expire_approvals(now: datetime | None = None) -> int:
 
 
 def time_out_stuck(now: datetime | None = None) -> int:
+    """Time out the active deployments running longer than their target allows."""
     now = now or timezone.now()
     timed_out = 0
     for deployment in Deployment.objects.filter(state__in=ACTIVE_STATES).select_related("target"):
-        if deployment.started_at + deployment.target.timeout > now:
+        started = deployment.started_at or deployment.requested_at
+        if started + deployment.target.timeout > now:
             continue
         with transaction.atomic():
             deployment = _locked(deployment.pk)
@@ -509,12 +516,12 @@ def time_out_stuck(now: datetime | None = None) -> int:
 TASKS = "chatops_site.deploys.tasks"
 
 
-def _enqueue(name: str, *args, **kwargs) -> None:
+def _enqueue(name: str, *args: object, **kwargs: object) -> None:
     """Queue one of the deploy tasks; like every task, it runs only if and once this transaction commits."""
     queue.enqueue(f"{TASKS}.{name}", *args, group=name, **kwargs)
 
 
-def _later(name: str, delay: float, *args) -> None:
+def _later(name: str, delay: float, *args: object) -> None:
     """Run a deploy task after `delay` seconds; no worker sits on a deploy for minutes.
 
     Waits of a few seconds happen at the start of the next short task (its `wait`); longer ones become a
@@ -554,9 +561,9 @@ def _due(deployment: Deployment, seconds: float) -> datetime:
     return deployment.next_check_at
 
 
-def _move(deployment: Deployment, to: State, actor=None, message: str = "") -> None:
+def _move(deployment: Deployment, to: State, actor: User | None = None, message: str = "") -> None:
     """The only place a deployment changes state."""
-    if to not in TRANSITIONS.get(deployment.state, ()):
+    if to not in TRANSITIONS.get(deployment.state, set()):
         raise DeployError(f"#{deployment.pk} cannot go from {deployment.state} to {to}.")
     before = deployment.state
     now = timezone.now()
@@ -575,7 +582,7 @@ def _move(deployment: Deployment, to: State, actor=None, message: str = "") -> N
         _enqueue("start_next", deployment.target_id)
 
 
-def _record(deployment: Deployment, before: str, to: str, actor, message: str) -> None:
+def _record(deployment: Deployment, before: str, to: str, actor: User | None, message: str) -> None:
     DeploymentEvent.objects.create(deployment=deployment, from_state=before, to_state=to, actor=actor, message=message)
     log.info("#%s %s: %s -> %s %s", deployment.pk, deployment.target, before or "-", to, message)
     _enqueue("announce", deployment.pk)

@@ -54,10 +54,11 @@ def current_versions(targets) -> dict[int, Deployment]:
 
 
 def board() -> tuple[list[Environment], list[Row]]:
-    targets = DeployTarget.objects.select_related("service", "environment").annotate(
-        current_id=_newest(state=State.SUCCEEDED), latest_id=_newest()
+    targets = list(
+        DeployTarget.objects.select_related("service", "environment").annotate(
+            current_id=_newest(state=State.SUCCEEDED), latest_id=_newest()
+        )
     )
-    targets = list(targets)
     wanted = {pk for t in targets for pk in (t.current_id, t.latest_id) if pk}
     deployments = Deployment.objects.select_related("requested_by").in_bulk(wanted)
     locks = {

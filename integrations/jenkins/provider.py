@@ -90,12 +90,14 @@ class JenkinsProvider(DeployProvider):
             raise ProviderError(f"Jenkins has no build at {build_url} any more", permanent=True)
         run_id = f"{job} #{build.get('number')}"
         name = f"Jenkins build {run_id}"
-        common = {"run_id": run_id, "url": build_url.rstrip("/") + "/console", "data": {"build_url": build_url}}
+        console, data = build_url.rstrip("/") + "/console", {"build_url": build_url}
         result = build.get("result")
         if build.get("building") or result is None:
-            return RunStatus("running", detail=f"{name} is running", check_in=BUILD_CHECK, **common)
+            detail = f"{name} is running"
+            return RunStatus("running", detail, url=console, check_in=BUILD_CHECK, data=data, run_id=run_id)
         state = "succeeded" if result == "SUCCESS" else "failed"
-        return RunStatus(state, detail=f"{name} {RESULTS.get(result, f'ended {result}')}", **common)
+        detail = f"{name} {RESULTS.get(result, f'ended {result}')}"
+        return RunStatus(state, detail, url=console, data=data, run_id=run_id)
 
     def _forgotten_item(self, client: JenkinsClient, job: str, deployment_id: int) -> str:
         """The URL of this deployment's build, looked up by its DEPLOYMENT_ID parameter."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
@@ -17,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -56,6 +58,13 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
 def not_found(request) -> JsonResponse:
     """Every URL under /api/ that names nothing answers JSON too, whatever the method."""
     return JsonResponse({"detail": f"There is no API endpoint at {request.path}."}, status=404)
+
+
+def signed_in(request: Request) -> User:
+    """The caller, for the engine; every endpoint requires authentication, so it is never the anonymous user."""
+    if not isinstance(request.user, User):
+        raise NotAuthenticated()
+    return request.user
 
 
 # Catalog
@@ -146,7 +155,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         asked.is_valid(raise_exception=True)
         data = asked.validated_data
         deployment = engine.request_deploy(
-            request.user, data["service"], data["environment"], data.get("version") or None, data["action"]
+            signed_in(request), data["service"], data["environment"], data.get("version") or None, data["action"]
         )
         log.info("api: %s asked for %s", request.user.get_username(), deployment)
         answer = self._answer(deployment.pk, status.HTTP_202_ACCEPTED)
@@ -252,7 +261,7 @@ class LockViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         asked.is_valid(raise_exception=True)
         data = asked.validated_data
         lock = engine.lock(
-            request.user, data["service"], data["environment"], data.get("reason", ""), data.get("until")
+            signed_in(request), data["service"], data["environment"], data.get("reason", ""), data.get("until")
         )
         log.info("api: %s locked %s", request.user.get_username(), lock.target)
         return Response(s.LockSerializer(lock).data, status=status.HTTP_201_CREATED)
@@ -262,7 +271,7 @@ class LockViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         lock = get_object_or_404(Lock.objects.select_related("target__service", "target__environment"), pk=pk)
         if not lock.is_active:
             raise Conflict(f"Lock #{lock.pk} on {lock.target} is no longer in force.")
-        released = engine.unlock(request.user, lock.target.service, lock.target.environment)
+        released = engine.unlock(signed_in(request), lock.target.service, lock.target.environment)
         log.info("api: %s unlocked %s", request.user.get_username(), lock.target)
         return Response(s.LockSerializer(released).data)
 
