@@ -7,6 +7,8 @@ import time
 import pytest
 
 from integrations.github import api
+from integrations.jenkins.client import JenkinsClient
+from integrations.providers import ProviderError
 from tests.stubs import Answer, StubServer
 
 
@@ -68,4 +70,44 @@ def test_a_github_read_that_meets_a_server_error_is_asked_again(github, waits):
     github.route("GET", r"/runs/1", lambda call: given.pop(0))
 
     assert api.request("GET", "/runs/1", "Bearer t").json() == {"id": 1}
+    assert waits == [0.5]
+
+
+# Jenkins
+
+
+@pytest.fixture
+def jenkins(settings):
+    with StubServer() as stub:
+        settings.JENKINS_URL, settings.JENKINS_USER, settings.JENKINS_API_TOKEN = stub.url, "", ""
+        yield stub
+
+
+def test_a_jenkins_job_without_parameters_is_a_permanent_error_that_says_what_to_add(jenkins, waits):
+    trace = "<html>java.lang.IllegalStateException: deploy-web is not parameterized</html>"
+    jenkins.route("POST", r"/job/deploy-web/buildWithParameters", lambda call: Answer(500, trace))
+
+    with pytest.raises(ProviderError) as refused:
+        JenkinsClient().trigger("deploy-web", {"VERSION": "v1"})
+
+    assert refused.value.permanent
+    assert str(refused.value).startswith("the trigger of deploy-web failed: the job takes no parameters")
+    assert len(jenkins.calls) == 1
+
+
+def test_other_jenkins_server_errors_on_a_trigger_are_transient_and_not_retried(jenkins, waits):
+    jenkins.route("POST", r"/job/deploy-web/buildWithParameters", lambda call: Answer(503, "<html>down</html>"))
+
+    with pytest.raises(ProviderError, match=r"^Jenkins answered 503 to the trigger of deploy-web$") as failed:
+        JenkinsClient().trigger("deploy-web", {"VERSION": "v1"})
+
+    assert not failed.value.permanent
+    assert len(jenkins.calls) == 1
+
+
+def test_a_jenkins_read_is_asked_again_after_a_server_error(jenkins, waits):
+    given = [Answer(502, "<html>proxy</html>"), {"number": 1, "building": True}]
+    jenkins.route("GET", r"/job/deploy-web/1/api/json", lambda call: given.pop(0))
+
+    assert JenkinsClient().read(jenkins.url + "/job/deploy-web/1/", "a build") == {"number": 1, "building": True}
     assert waits == [0.5]
