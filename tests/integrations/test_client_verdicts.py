@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from integrations.argocd.client import ArgoCDClient
 from integrations.github import api
 from integrations.jenkins.client import JenkinsClient
 from integrations.providers import ProviderError
@@ -110,4 +111,60 @@ def test_a_jenkins_read_is_asked_again_after_a_server_error(jenkins, waits):
     jenkins.route("GET", r"/job/deploy-web/1/api/json", lambda call: given.pop(0))
 
     assert JenkinsClient().read(jenkins.url + "/job/deploy-web/1/", "a build") == {"number": 1, "building": True}
+    assert waits == [0.5]
+
+
+# Argo CD
+
+
+@pytest.fixture
+def argocd(settings):
+    with StubServer() as stub:
+        settings.ARGOCD_URL, settings.ARGOCD_TOKEN = stub.url, "argocd-token"
+        yield stub
+
+
+SYNC = r"/api/v1/applications/web-staging/sync"
+
+
+def test_an_argo_cd_sync_refused_while_another_operation_runs_is_transient_and_left_to_the_task(argocd, waits):
+    busy = "another operation is already in progress"
+    argocd.route("POST", SYNC, lambda call: Answer(400, {"error": busy, "code": 9, "message": busy}))
+
+    with pytest.raises(ProviderError) as failed:
+        ArgoCDClient().sync("web-staging", "v2")
+
+    assert not failed.value.permanent
+    assert str(failed.value) == f"Argo CD refused a sync of web-staging to v2 (400: {busy})"
+    assert len(argocd.calls) == 1
+
+
+def test_other_argo_cd_400s_are_permanent(argocd, waits):
+    reason = "cannot sync to v2: auto-sync is enabled"
+    argocd.route("POST", SYNC, lambda call: Answer(400, {"error": reason, "code": 9, "message": reason}))
+
+    with pytest.raises(ProviderError) as refused:
+        ArgoCDClient().sync("web-staging", "v2")
+
+    assert (refused.value.permanent, refused.value.status, refused.value.system) == (True, 400, "argocd")
+
+
+def test_argo_cds_403_means_no_such_app_or_not_allowed(argocd, waits):
+    argocd.route("GET", r"/api/v1/applications/web-staging", lambda call: Answer(403, {"message": "permission denied"}))
+
+    with pytest.raises(ProviderError) as refused:
+        ArgoCDClient().app("web-staging")
+
+    assert refused.value.permanent
+    assert str(refused.value) == (
+        "Argo CD has no application web-staging that ARGOCD_TOKEN may use (403: permission denied)"
+    )
+    assert len(argocd.calls) == 1
+
+
+def test_an_argo_cd_read_is_asked_again_after_a_server_error(argocd, waits):
+    given = [Answer(503, {"message": "upstream connect error"}), {"metadata": {"name": "web-staging"}}]
+    argocd.route("GET", r"/api/v1/applications/web-staging", lambda call: given.pop(0))
+
+    assert ArgoCDClient().app("web-staging") == {"metadata": {"name": "web-staging"}}
     assert waits == [0.5]
