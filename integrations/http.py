@@ -14,6 +14,8 @@ Retry policy, for the calls made through `call`:
   idempotent methods. A POST is asked again only when the connection could not even be made: one that may
   have reached the server could start a deploy twice.
 - Anything else a client does not accept is permanent and raised at once.
+Plain `requests` calls on a session (`get`, `post`, `request`) are counted too but only wait out a short
+429, for the callers that still read answers themselves.
 Log lines and error messages name the system and `what`, never the URL: Slack response URLs, Discord
 webhook URLs and interaction tokens are credentials.
 """
@@ -104,6 +106,20 @@ def _never_sent(exc: requests.RequestException) -> bool:
     return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError | ConnectTimeoutError)
 
 
+def _wait(error: OutsideError, method: str, attempt: int, cause: requests.RequestException | None) -> float | None:
+    """The retry policy above: seconds to wait before asking again, or None to raise the error now."""
+    if attempt == ATTEMPTS or error.permanent:
+        return None
+    if error.rate_limited:
+        short = error.retry_after is not None and error.retry_after <= MAX_RETRY_AFTER
+        return error.retry_after if short else None
+    if cause is not None and _never_sent(cause):
+        return BACKOFF[attempt - 1]
+    if method in IDEMPOTENT and (cause is None or isinstance(cause, requests.ConnectionError | requests.Timeout)):
+        return BACKOFF[attempt - 1]
+    return None
+
+
 def _accepted(response: requests.Response) -> bool:
     return response.status_code < 400
 
@@ -134,13 +150,12 @@ class OutsideSession(requests.Session):
         attempt = 0
         while True:
             attempt += 1
+            cause = None
             try:
                 response = self._attempt(method, url, **kwargs)
             except requests.RequestException as exc:
+                cause = exc
                 error = unanswered(exc) if unanswered else self._unanswered(exc, what)
-                wait = self._wait(error, method, attempt, exc)
-                if wait is None:
-                    raise error from exc
             else:
                 if (ok or _accepted)(response):
                     return response
@@ -148,9 +163,10 @@ class OutsideSession(requests.Session):
                     response, f"{self.system} answered {response.status_code} to {what}"
                 )
                 error.status = error.status or response.status_code
-                wait = self._wait(error, method, attempt)
-                if wait is None:
-                    raise error
+            error.system = error.system or self.system
+            wait = _wait(error, method, attempt, cause)
+            if wait is None:
+                raise error from cause
             log.info("%s: %s failed (%s); trying again in %.1f s", self.system, what, error.status or "no answer", wait)
             sleep(wait)
 
@@ -176,22 +192,6 @@ class OutsideSession(requests.Session):
 
     def _unanswered(self, exc: requests.RequestException, what: str) -> OutsideError:
         return OutsideError(f"{self.system} did not answer {what} ({exc.__class__.__name__})")
-
-    def _wait(
-        self, error: OutsideError, method: str, attempt: int, exc: requests.RequestException | None = None
-    ) -> float | None:
-        """Seconds to wait before asking again, or None when the error is to be raised now."""
-        error.system = error.system or self.system
-        if attempt == ATTEMPTS or error.permanent:
-            return None
-        if error.rate_limited:
-            short = error.retry_after is not None and error.retry_after <= MAX_RETRY_AFTER
-            return error.retry_after if short else None
-        if exc is not None and _never_sent(exc):
-            return BACKOFF[attempt - 1]
-        if method in IDEMPOTENT and (exc is None or isinstance(exc, requests.ConnectionError | requests.Timeout)):
-            return BACKOFF[attempt - 1]
-        return None
 
 
 def session(system: str, timeout: float = TIMEOUT) -> OutsideSession:
