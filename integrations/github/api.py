@@ -35,8 +35,8 @@ def _message(response: requests.Response) -> str:
     if not isinstance(body, dict):
         return response.reason
     message = str(body.get("message") or response.reason)
-    details = [e.get("message") or e.get("code") if isinstance(e, dict) else str(e) for e in body.get("errors", [])]
-    details = [d for d in details if d and d not in message]
+    said = [e.get("message") or e.get("code") if isinstance(e, dict) else e for e in body.get("errors", [])]
+    details = [str(d) for d in said if d and str(d) not in message]
     return f"{message} ({'; '.join(details)})" if details else message
 
 
