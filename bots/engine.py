@@ -22,6 +22,7 @@ from chatops_site import logs, metrics, ratelimit
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import ChatIdentity
 from chatops_site.deploys.engine import DeployError
+from chatops_site.deploys.versions import InvalidVersion
 
 log = logging.getLogger("chatops.commands")
 
@@ -147,7 +148,7 @@ def _prepare(
 def _run(context: Context) -> tuple[Reply, str, str]:
     try:
         reply = context.command.handler(context)
-    except InvalidCommand as exc:
+    except (InvalidCommand, InvalidVersion) as exc:
         return Reply(f"{exc}\nUsage: {context.command.usage}"), Outcome.INVALID, str(exc)
     except (rbac.Denied, DeployError) as exc:
         return Reply(str(exc)), Outcome.REFUSED, str(exc)

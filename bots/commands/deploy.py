@@ -27,7 +27,8 @@ def deploy(ctx: Context) -> Reply:
     SERVICE,
     ENVIRONMENT,
     VERSION,
-    details="Without a version, the last successful version before the current one is deployed again.",
+    details="Without a version, the last successful version before the current one is deployed again; "
+    "a version named must have succeeded here before (anything else is a /deploy).",
 )
 def rollback(ctx: Context) -> Reply:
     return _request(ctx, Kind.ROLLBACK)

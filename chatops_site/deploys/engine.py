@@ -24,6 +24,7 @@ from django_q.models import Schedule
 from chatops_site import metrics, queue
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import Action, DeployTarget, Environment, Service
+from chatops_site.deploys import versions
 from chatops_site.deploys.models import (
     ACTIVE_STATES,
     Approval,
@@ -41,7 +42,7 @@ log = logging.getLogger("chatops.deploys")
 
 TRANSITIONS: dict[str, set[State]] = {
     State.AWAITING_APPROVAL: {State.QUEUED, State.REJECTED, State.EXPIRED, State.CANCELLED},
-    State.QUEUED: {State.DISPATCHING, State.CANCELLED},
+    State.QUEUED: {State.DISPATCHING, State.CANCELLED, State.EXPIRED},
     State.DISPATCHING: {State.RUNNING, State.FAILED, State.TIMED_OUT},
     State.RUNNING: {State.SUCCEEDED, State.FAILED, State.TIMED_OUT},
 }
@@ -125,21 +126,34 @@ def rollback_choice(target: DeployTarget) -> tuple[str, Deployment]:
 def request_deploy(
     user: User, service: Service, environment: Environment, version: str | None = None, kind: str = Kind.DEPLOY
 ) -> Deployment:
-    """Ask for a deploy (or rollback) of a service to an environment, under RBAC, locks and approval policy."""
+    """Ask for a deploy (or rollback) of a service to an environment, under RBAC, locks and approval policy.
+
+    A rollback goes back to the last good version, or to one named that once succeeded on the target:
+    the `rollback` grant allows nothing else.
+    """
     action = Action.ROLLBACK if kind == Kind.ROLLBACK else Action.DEPLOY
     rbac.require(user, action, service, environment)
+    if version:
+        versions.check(version)
     target = find_target(service, environment)
     lock = active_lock(target)
     if lock is not None:
         raise DeployError(describe_lock(lock) + ".")
     rollback_of = None
     if kind == Kind.ROLLBACK and version:
+        if not target.deployments.filter(state=State.SUCCEEDED, version=version).exists():
+            raise DeployError(
+                f"{version} never succeeded on {target}, so there is nothing to roll back to: "
+                f"/deploy {service.name} {environment.name} {version} ships it (with the deploy grant)."
+            )
         rollback_of = current_deployment(target)
     elif kind == Kind.ROLLBACK:
         version, rollback_of = rollback_choice(target)
-    version = (version or target.default_version).strip()
     if not version:
-        raise DeployError(f"{target} has no default version; say which one to deploy.")
+        version = target.default_version.strip()
+        if not version:
+            raise DeployError(f"{target} has no default version; say which one to deploy.")
+        versions.check(version)  # typed into the admin or the catalog file: the same rule holds
     now = timezone.now()
     state = State.AWAITING_APPROVAL if environment.requires_approval else State.QUEUED
     with transaction.atomic():
@@ -489,6 +503,26 @@ def expire_approvals(now: datetime | None = None) -> int:
             deployment = _locked(pk)
             if deployment.state == State.AWAITING_APPROVAL:
                 _move(deployment, State.EXPIRED, message="nobody approved it in time")
+                expired += 1
+    return expired
+
+
+def expire_unstarted(now: datetime | None = None) -> int:
+    """Expire queued deployments that could not start within CHATOPS_APPROVAL_TTL of their approval (or request).
+
+    A decision is about the moment it was made: lifting a lock a month later must not ship it.
+    """
+    ttl = timedelta(seconds=settings.CHATOPS_APPROVAL_TTL)
+    expired = 0
+    for pk in Deployment.objects.filter(state=State.QUEUED, queued_at__lte=(now or timezone.now()) - ttl).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            deployment = _locked(pk)
+            if deployment.state == State.QUEUED:
+                waited = "its approval" if deployment.queued_at != deployment.requested_at else "it was asked for"
+                limit = format_duration(ttl)
+                _move(deployment, State.EXPIRED, message=f"could not start within {limit} of {waited}; ask again")
                 expired += 1
     return expired
 

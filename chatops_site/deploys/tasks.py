@@ -78,8 +78,9 @@ def announce(deployment_id: int) -> None:
 
 
 def sweep() -> None:
-    """Every minute: expire approvals, time out stuck runs, and restart work whose task was lost."""
+    """Every minute: expire stale approvals and decisions, time out stuck runs, restart work whose task was lost."""
     now = timezone.now()
     engine.expire_approvals(now)
+    engine.expire_unstarted(now)
     engine.time_out_stuck(now)
     engine.recover_lost_work(now)

@@ -120,7 +120,9 @@ def test_a_rollback_goes_back_to_the_previous_good_version(api):
         ({"service": "api", "environment": "dev", "action": "launch"}, 'action: "launch" is not a valid choice.'),
         (
             {"service": "api", "environment": "dev", "action": "deploy", "version": "two words"},
-            "version: A version is one word: a branch, tag or SHA.",
+            "version: 'two words' is not a valid version: a version is a branch, tag or commit: up to 200 letters, "
+            "digits and . _ / + -, starting with a letter or digit, without '..', '//' or '@{', and not ending in "
+            "'/', '.' or '.lock'.",
         ),
         ({"service": "api", "environment": "dev"}, "action: This field is required."),
     ],

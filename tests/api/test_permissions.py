@@ -78,7 +78,8 @@ def test_deploying_needs_the_deploy_grant(api, environment, expected):
 
 def test_rolling_back_needs_the_rollback_grant(api):
     api("alice").post("/api/v1/deployments/", {"service": "api", "environment": "dev", "action": "deploy"})
-    body = {"service": "api", "environment": "dev", "version": "v0", "action": "rollback"}
+    # what that deploy shipped (the default ref) is the version a rollback may name
+    body = {"service": "api", "environment": "dev", "version": "main", "action": "rollback"}
     assert statuses(api, "post", "/api/v1/deployments/", body) == {
         "alice": 202,
         "bob": 403,

@@ -520,12 +520,15 @@ def test_a_second_rollback_goes_one_step_further_back(history, say):
     assert second.rollback_of == first
 
 
-def test_an_explicit_rollback_version_needs_no_earlier_success(deploy, alice):
+def test_an_explicit_rollback_version_must_have_succeeded_on_the_target(deploy, alice):
     deploy(alice, "staging", "v1")
+    deploy(alice, "staging", "v2")
 
-    rollback = engine.request_deploy(alice, *place("web-app", "staging"), "v0", kind=Kind.ROLLBACK)
+    with pytest.raises(DeployError, match=r"v0 never succeeded on web-app/staging.*/deploy web-app staging v0"):
+        engine.request_deploy(alice, *place("web-app", "staging"), "v0", kind=Kind.ROLLBACK)
+    rollback = engine.request_deploy(alice, *place("web-app", "staging"), "v1", kind=Kind.ROLLBACK)
 
-    assert rollback.version == "v0"
+    assert rollback.version == "v1"
 
 
 @pytest.mark.parametrize("earlier", [[], ["v1-fail"]], ids=["no-deploys", "only-failures"])

@@ -1,17 +1,20 @@
 """Every API error is JSON with one readable `detail`; the domain's refusals keep their own words.
 
-`rbac.Denied` is 403 and `DeployError` is 409 (the request is understood, but the deployment's or
+`rbac.Denied` is 403, `InvalidVersion` 400 and `DeployError` 409 (the request is understood, but the deployment's or
 the target's state refuses it: locked, already decided, not waiting...). Validation errors keep DRF's
 per-field messages under `errors` and sum them up in `detail`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler
 
 from chatops_site.catalog import rbac
 from chatops_site.deploys.engine import DeployError
+from chatops_site.deploys.versions import InvalidVersion
 from costs.periods import PeriodError
 from costs.reports import UnknownService
 
@@ -22,9 +25,14 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
-DOMAIN_ERRORS = {
+def _version_error(text: str) -> exceptions.ValidationError:
+    return exceptions.ValidationError({"version": [text]})
+
+
+DOMAIN_ERRORS: dict[type[Exception], Callable[[str], exceptions.APIException]] = {
     rbac.Denied: exceptions.PermissionDenied,
     DeployError: Conflict,
+    InvalidVersion: _version_error,
     PeriodError: exceptions.ValidationError,
     UnknownService: exceptions.ValidationError,
 }

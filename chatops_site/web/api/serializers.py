@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -155,9 +154,8 @@ class DeployRequestSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         max_length=200,
-        validators=[RegexValidator(r"^\S*$", "A version is one word: a branch, tag or SHA.")],
-        help_text="Branch, tag or SHA. Deploy: default the target's default version; "
-        "rollback: default the last good version before the current one.",
+        help_text="Branch, tag or SHA (the deploy engine checks its shape). Deploy: default the target's default "
+        "version; rollback: default the last good version before the current one, or one that succeeded here.",
     )
     action = serializers.ChoiceField(choices=Kind.choices)
 
