@@ -14,8 +14,8 @@ log = logging.getLogger("chatops.notify")
 PLATFORMS = {
     "console": "bots.platforms.console.ConsolePlatform",
     "web": "bots.platforms.console.ConsolePlatform",
-    "slack": "bots.platforms.slack.SlackPlatform",
-    "discord": "bots.platforms.discord.DiscordPlatform",
+    "slack": "bots.platforms.slack.platform.SlackPlatform",
+    "discord": "bots.platforms.discord.platform.DiscordPlatform",
 }
 
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from bots.models import SlackEvent, SlackOAuthState, SlackResponseUrl
-from bots.platforms.slack_install import STATE_LIFETIME
+from bots.platforms.slack.install import STATE_LIFETIME
 from integrations.github.models import Outcome, WebhookDelivery
 
 log = logging.getLogger("chatops.ops")

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from bots.models import CommandRun, PostedMessage
-from bots.platforms.slack import SlackPlatform
+from bots.platforms.slack.platform import SlackPlatform
 from bots.registry import COMMANDS
 from bots.types import Reply
 from chatops_site.deploys.models import Deployment

@@ -14,8 +14,8 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bots.platforms.slack import client
-from bots.platforms.slack_install import InstallError
+from bots.platforms.slack.api import client
+from bots.platforms.slack.install import InstallError
 from chatops_site.catalog.models import ChatIdentity, Platform
 
 log = logging.getLogger("chatops.slack")
