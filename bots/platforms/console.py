@@ -9,6 +9,7 @@ from __future__ import annotations
 from bots.models import CommandRun, ConsoleMessage
 from bots.platforms import ChatPlatform
 from bots.types import Reply
+from chatops_site.catalog.channels import ChannelAddress
 
 WORKSPACE = "local"
 
@@ -29,5 +30,6 @@ class ConsolePlatform(ChatPlatform):
     def send(self, run: CommandRun, reply: Reply) -> None:
         ConsoleMessage.objects.create(run=run, text=render(reply), final=reply.final)
 
-    def post(self, channel: str, reply: Reply) -> None:
-        ConsoleMessage.objects.create(channel=channel, text=render(reply), final=reply.final)
+    def post(self, address: ChannelAddress, reply: Reply) -> None:
+        """Every post is a new message: a terminal cannot edit what it printed."""
+        ConsoleMessage.objects.create(channel=address.channel, text=render(reply), final=reply.final)

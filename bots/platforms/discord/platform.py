@@ -9,9 +9,7 @@ https://discord.com/developers/docs/interactions/receiving-and-responding#follow
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
-from functools import partial
 
 from django.utils import timezone
 
@@ -20,11 +18,11 @@ from bots.platforms import ChatPlatform
 from bots.platforms.discord.api import DiscordAPI, DiscordError
 from bots.platforms.discord.messages import EPHEMERAL, render
 from bots.types import Reply
+from chatops_site.catalog.channels import ChannelAddress
 
 log = logging.getLogger("chatops.discord")
 
 PLATFORM = "discord"
-WEBHOOK = "discord-webhook:"
 TOKEN_LIFETIME = timedelta(minutes=15)
 TOKEN_MARGIN = timedelta(seconds=30)  # stop using a token a little early rather than lose a message
 
@@ -46,20 +44,22 @@ class DiscordPlatform(ChatPlatform):
                     raise
                 log.info("run %s: the interaction token no longer works (%s); using the bot token", run.pk, exc)
         # Only the channel's public news goes to the channel; a private answer goes to a direct message.
-        self.post(run.channel if reply.public else self.api.open_dm(run.chat_user_id), reply)
+        channel = run.channel if reply.public else self.api.open_dm(run.chat_user_id)
+        self.post(ChannelAddress(PLATFORM, channel), reply)
 
-    def post(self, channel: str, reply: Reply) -> None:
-        """`channel` is a channel id (bot token) or `discord-webhook:<url>`; one message per reply key."""
-        if channel.startswith(WEBHOOK):
-            url = channel.removeprefix(WEBHOOK)
-            message = render(reply, interactive=False)
-            create = partial(self.api.execute_webhook, url, message)
-            edit = partial(self.api.edit_webhook_message, url, message=message)
+    def create(self, address: ChannelAddress, reply: Reply) -> str:
+        if address.webhook_url:
+            return self.api.execute_webhook(address.webhook_url, render(reply, interactive=False))
+        return self.api.create_message(address.channel, render(reply))
+
+    def edit(self, address: ChannelAddress, message_id: str, reply: Reply) -> None:
+        if address.webhook_url:
+            self.api.edit_webhook_message(address.webhook_url, message_id, render(reply, interactive=False))
         else:
-            message = render(reply)
-            create = partial(self.api.create_message, channel, message)
-            edit = partial(self.api.edit_message, channel, message=message)
-        self._keep(channel, reply.key, create, edit)
+            self.api.edit_message(address.channel, message_id, render(reply))
+
+    def gone(self, error: Exception) -> bool:
+        return isinstance(error, DiscordError) and error.gone
 
     def _follow_up(self, run: CommandRun, reply: Reply) -> None:
         """The first news replaces the original answer; later news edits the message of its key or adds one."""
@@ -79,20 +79,3 @@ class DiscordPlatform(ChatPlatform):
         PostedMessage.objects.get_or_create(
             platform=PLATFORM, channel=where, key=reply.key, defaults={"message_id": message_id}
         )
-
-    def _keep(self, channel: str, key: str, create: Callable[[], str], edit: Callable[[str], None]) -> None:
-        """Edit the message already posted here about `key`, or post one and remember it."""
-        posted = PostedMessage.objects.filter(platform=PLATFORM, channel=channel, key=key).first() if key else None
-        if posted is not None:
-            try:
-                edit(posted.message_id)
-                return
-            except DiscordError as exc:
-                if not exc.gone:
-                    raise
-                log.info("the message for %s in %s is gone; posting it again", key, channel)
-        message_id = create()
-        if key:
-            PostedMessage.objects.update_or_create(
-                platform=PLATFORM, channel=channel, key=key, defaults={"message_id": message_id}
-            )

@@ -12,13 +12,15 @@ from datetime import timedelta
 from django.db.models import F
 from django.utils import timezone
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from bots.models import CommandRun, PostedMessage, SlackResponseUrl
+from bots.models import CommandRun, SlackResponseUrl
 from bots.platforms import ChatPlatform
 from bots.platforms.slack.api import RETRIES, client
 from bots.platforms.slack.blocks import message
 from bots.types import Reply
+from chatops_site.catalog.channels import ChannelAddress
 
 log = logging.getLogger("chatops.slack")
 
@@ -49,35 +51,27 @@ class SlackPlatform(ChatPlatform):
             )
             SlackResponseUrl.objects.filter(run=run).update(uses=RESPONSE_URL_USES)
         if reply.public:
-            self.post(run.channel, reply, team_id=run.workspace)
+            self.post(ChannelAddress(self.name, run.channel, workspace=run.workspace), reply)
         else:
             client(run.workspace).chat_postEphemeral(channel=run.channel, user=run.chat_user_id, **message(reply))
 
-    def post(self, channel: str, reply: Reply, team_id: str = "") -> None:
-        """Post to a channel; a reply with a key edits the message already posted there for that key.
+    def create(self, address: ChannelAddress, reply: Reply) -> str:
+        return _client(address).chat_postMessage(channel=address.channel, **message(reply))["ts"]
 
-        The app may be installed in several workspaces: a catalog channel can name its own
-        (`T0123/C0456`), and a bare `C0456` is taken to be in the workspace of the last command typed there.
-        """
-        if "/" in channel:
-            team_id, channel = channel.split("/", 1)
-        api = client(team_id or _workspace_of(channel))
-        posted = None
-        if reply.key:
-            posted = PostedMessage.objects.filter(platform=self.name, channel=channel, key=reply.key).first()
-        if posted is not None:
-            try:
-                api.chat_update(channel=channel, ts=posted.message_id, **message(reply))
-                return
-            except SlackApiError as exc:
-                if exc.response.get("error") != "message_not_found":
-                    raise
-                log.info("%s in %s was deleted; posting it again", reply.key, channel)
-        answer = api.chat_postMessage(channel=channel, **message(reply))
-        if reply.key:
-            PostedMessage.objects.update_or_create(
-                platform=self.name, channel=channel, key=reply.key, defaults={"message_id": answer["ts"]}
-            )
+    def edit(self, address: ChannelAddress, message_id: str, reply: Reply) -> None:
+        _client(address).chat_update(channel=address.channel, ts=message_id, **message(reply))
+
+    def gone(self, error: Exception) -> bool:
+        return isinstance(error, SlackApiError) and error.response.get("error") == "message_not_found"
+
+
+def _client(address: ChannelAddress) -> WebClient:
+    """The bot of the channel's workspace.
+
+    The app may be installed in several workspaces: a catalog channel can name its own (`T0123/C0456`),
+    and a bare `C0456` is taken to be in the workspace of the last command typed there.
+    """
+    return client(address.workspace or _workspace_of(address.channel))
 
 
 def _workspace_of(channel: str) -> str:
