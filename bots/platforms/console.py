@@ -15,13 +15,8 @@ WORKSPACE = "local"
 
 
 def render(reply: Reply) -> str:
-    """Plain text, as a terminal shows it."""
-    lines = [reply.text]
-    lines += [f"  {label}: {value}" for label, value in reply.fields]
-    lines += [f"  {label}: {url}" for label, url in reply.links]
-    if reply.buttons:
-        lines.append("  " + "   ".join(f"[{b.label}: /{b.command} {b.value}]" for b in reply.buttons))
-    return "\n".join(lines)
+    """A terminal shows the plain text."""
+    return reply.plain()
 
 
 class ConsolePlatform(ChatPlatform):
