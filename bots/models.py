@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -167,6 +169,9 @@ class SlackInstallation(models.Model):
 
 class SlackOAuthState(models.Model):
     """The `state` of one install attempt: single use (the callback deletes it) and short-lived."""
+
+    # How long an admin has between leaving for Slack's authorize page and coming back.
+    LIFETIME = timedelta(minutes=10)
 
     state = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(db_index=True)

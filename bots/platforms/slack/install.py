@@ -7,7 +7,6 @@ single-workspace setup can skip the install and set `SLACK_BOT_TOKEN` instead.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -21,8 +20,6 @@ from chatops_site import crypto
 # What the bot asks for: slash commands, posting (also to public channels it was not invited to),
 # mentions, and reading a user's email for the optional link by email.
 BOT_SCOPES = ["commands", "chat:write", "chat:write.public", "app_mentions:read", "users:read", "users:read.email"]
-# How long an admin has between leaving for Slack's authorize page and coming back.
-STATE_LIFETIME = timedelta(minutes=10)
 
 
 class InstallError(Exception):
@@ -77,7 +74,7 @@ def consume_state(state: str) -> None:
         if found is None:
             raise InstallError("this install link is unknown or was already used; start again from /slack/install")
         found.delete()
-    if found.created_at + STATE_LIFETIME < timezone.now():
+    if found.created_at + SlackOAuthState.LIFETIME < timezone.now():
         raise InstallError("this install link has expired; start again from /slack/install")
 
 
