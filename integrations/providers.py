@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from django.utils.module_loading import import_string
 
+from integrations.http import OutsideError
+
 # Provider name (as stored on DeployTarget.provider) -> class path.
 PROVIDERS = {
     "simulated": "integrations.simulated.SimulatedProvider",
@@ -19,12 +21,19 @@ PROVIDERS = {
 }
 
 
-class ProviderError(Exception):
+class ProviderError(OutsideError):
     """A provider call failed. Permanent errors fail the deployment; others are retried."""
 
-    def __init__(self, message: str, permanent: bool = False):
-        super().__init__(message)
-        self.permanent = permanent
+    def __init__(
+        self,
+        message: str,
+        permanent: bool = False,
+        *,
+        system: str = "",
+        status: int = 0,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, system=system, status=status, permanent=permanent, retry_after=retry_after)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 Auth is `Authorization: Bearer ARGOCD_TOKEN` (an account or project-role token). Errors come from
 grpc-gateway as JSON `{"error", "code", "message"}`; Argo CD answers 403 rather than 404 for an
 application the token may not see, including one that does not exist.
+
+Calls go through the door (`integrations.http`), which retries and classifies; here is only what is
+Argo CD's own: reading its error message, and the refusals it means differently.
 """
 
 from __future__ import annotations
@@ -39,35 +42,36 @@ class ArgoCDClient:
 
     def _call(self, method: str, app: str, action: str, what: str, **kwargs) -> dict:
         url = f"{self.base}/api/v1/applications/{quote(app, safe='')}{action}"
-        try:
-            response = self.http.request(method, url, **kwargs)
-        except requests.RequestException as exc:
-            raise ProviderError(f"Argo CD did not answer ({exc.__class__.__name__})") from exc
-        if response.status_code == 200:
-            try:
-                return response.json()
-            except ValueError:
-                raise ProviderError(f"Argo CD answered {what} with something other than JSON") from None
-        raise self._refusal(response, app, what)
-
-    @staticmethod
-    def _refusal(response: requests.Response, app: str, what: str) -> ProviderError:
-        status = response.status_code
-        try:
-            reason = response.json().get("message") or response.json().get("error") or ""
-        except (ValueError, AttributeError):
-            reason = ""
-        if status == 401:
-            return ProviderError(f"Argo CD refused ARGOCD_TOKEN ({status}: {reason})", permanent=True)
-        if status in (403, 404):
-            return ProviderError(
-                f"Argo CD has no application {app} that ARGOCD_TOKEN may use ({status}: {reason})", permanent=True
-            )
-        # Another operation in progress ends on its own (Argo CD says so with 400 FailedPrecondition, or
-        # 409); server errors and a lasting 429 may mend too. Other refusals (e.g. auto-sync forbids the
-        # revision) will not.
-        busy = status == 409 or "another operation is already in progress" in reason
-        transient = busy or status == 429 or status >= 500
-        return ProviderError(
-            f"Argo CD refused {what} ({status}: {reason or 'no reason given'})", permanent=not transient
+        response = self.http.call(
+            method,
+            url,
+            what=what,
+            ok=lambda r: r.status_code == 200,
+            verdict=lambda r: _refusal(r, app, what),
+            unanswered=lambda exc: ProviderError(f"Argo CD did not answer ({exc.__class__.__name__})"),
+            **kwargs,
         )
+        try:
+            return response.json()
+        except ValueError:
+            raise ProviderError(f"Argo CD answered {what} with something other than JSON") from None
+
+
+def _refusal(response: requests.Response, app: str, what: str) -> ProviderError:
+    """Argo CD's reading of its refusals; the door classifies the rest."""
+    status = response.status_code
+    try:
+        reason = response.json().get("message") or response.json().get("error") or ""
+    except (ValueError, AttributeError):
+        reason = ""
+    if status == 401:
+        return ProviderError(f"Argo CD refused ARGOCD_TOKEN ({status}: {reason})", permanent=True)
+    if status in (403, 404):
+        return ProviderError(
+            f"Argo CD has no application {app} that ARGOCD_TOKEN may use ({status}: {reason})", permanent=True
+        )
+    refused = f"Argo CD refused {what} ({status}: {reason or 'no reason given'})"
+    # Another operation in progress ends on its own: Argo CD says so with 400 FailedPrecondition, or 409.
+    if status == 409 or "another operation is already in progress" in reason:
+        return ProviderError(refused)
+    return ProviderError.from_response(response, refused)

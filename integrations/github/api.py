@@ -1,16 +1,19 @@
 """The one door to GitHub's REST API (github.com or Enterprise, wherever GITHUB_API_URL points).
 
-Every call goes through `integrations.http.session("github")`. GitHub's answers are turned into
-`GitHubError`s that say whether trying again can help: server errors, rate limits and timeouts can;
-a missing workflow (404) or inputs the workflow refuses (422) cannot, and keep GitHub's own message.
+Every call goes through the door, `integrations.http.session("github").call`, which decides what is
+retried. Here is only what is GitHub's own: its error message (with the details a 422 lists), and its
+exhausted rate limit, which it answers with 403 rather than 429. A missing workflow (404) or inputs the
+workflow refuses (422) will not mend by asking again.
 """
 
 from __future__ import annotations
 
+import time
+
 import requests
 from django.conf import settings
 
-from integrations.http import session
+from integrations.http import retry_after, session
 from integrations.providers import ProviderError
 
 API_VERSION = "2022-11-28"
@@ -19,9 +22,8 @@ API_VERSION = "2022-11-28"
 class GitHubError(ProviderError):
     """GitHub refused or failed a call; `status` is its HTTP status (0 when it never answered)."""
 
-    def __init__(self, message: str, status: int = 0, permanent: bool = False):
-        super().__init__(message, permanent=permanent)
-        self.status = status
+    def __init__(self, message: str, status: int = 0, permanent: bool = False, *, retry_after: float | None = None):
+        super().__init__(message, permanent, system="github", status=status, retry_after=retry_after)
 
 
 def _message(response: requests.Response) -> str:
@@ -38,15 +40,29 @@ def _message(response: requests.Response) -> str:
     return f"{message} ({'; '.join(details)})" if details else message
 
 
-def _retryable(response: requests.Response) -> bool:
-    if response.status_code >= 500 or response.status_code == 429:
-        return True
+def _rate_limit_ends(response: requests.Response) -> float:
+    """Seconds until an exhausted rate limit resets; GitHub asks for at least a minute when it does not say.
+    https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit
+    """
+    named = retry_after(response)
+    if named is not None:
+        return named
+    try:
+        return max(0.0, float(response.headers["X-RateLimit-Reset"]) - time.time())
+    except (KeyError, ValueError):
+        return 60.0
+
+
+def _verdict(response: requests.Response, where: str) -> GitHubError:
+    message = f"GitHub: {_message(response)} ({response.status_code} on {where})"
     # GitHub answers an exhausted rate limit with 403 and a zero remaining count.
-    return response.status_code == 403 and response.headers.get("X-RateLimit-Remaining") == "0"
+    if response.status_code == 403 and response.headers.get("X-RateLimit-Remaining") == "0":
+        return GitHubError(message, 403, retry_after=_rate_limit_ends(response))
+    return GitHubError.from_response(response, message)
 
 
 def request(method: str, path: str, authorization: str, **kwargs) -> requests.Response:
-    """Make one call with the given `Authorization` value; raise GitHubError unless GitHub says 2xx."""
+    """A call with the given `Authorization` value, retried as the door allows; GitHubError unless GitHub accepts it."""
     url = settings.GITHUB_API_URL.rstrip("/") + path
     headers = {
         "Accept": "application/vnd.github+json",
@@ -54,13 +70,13 @@ def request(method: str, path: str, authorization: str, **kwargs) -> requests.Re
         "Authorization": authorization,
         **kwargs.pop("headers", {}),
     }
-    try:
-        response = session("github").request(method, url, headers=headers, **kwargs)
-    except requests.RequestException as exc:
-        raise GitHubError(f"GitHub did not answer {method} {path}: {exc.__class__.__name__}") from exc
-    if response.status_code < 400:
-        return response
-    where = f"{response.status_code} on {method} {path}"
-    raise GitHubError(
-        f"GitHub: {_message(response)} ({where})", status=response.status_code, permanent=not _retryable(response)
+    where = f"{method} {path}"
+    return session("github").call(
+        method,
+        url,
+        what=where,
+        verdict=lambda response: _verdict(response, where),
+        unanswered=lambda exc: GitHubError(f"GitHub did not answer {where}: {exc.__class__.__name__}"),
+        headers=headers,
+        **kwargs,
     )

@@ -5,6 +5,9 @@ token from CSRF protection, so no crumb is needed. When the secret is a password
 the trigger for want of a crumb; we then fetch one (it is bound to a web session, so the session cookie
 goes along: our `requests` session keeps it) and try once more.
 https://www.jenkins.io/doc/book/security/csrf-protection/
+
+Calls go through the door (`integrations.http`), which retries and classifies; here is only what is
+Jenkins' own: the answers it reads itself, and refusals worth a hint.
 """
 
 from __future__ import annotations
@@ -39,15 +42,15 @@ class JenkinsClient:
     def trigger(self, job: str, parameters: dict[str, str]) -> str:
         """Queue a build of `job`; returns the queue item's URL."""
         url = self.job_url(job) + "buildWithParameters"
+        what = f"the trigger of {job}"
         # Jenkins answers 201, or 303 when it merged the request into an item already queued; both name
         # the item in Location. Following the 303 would lose that header.
-        response = self._call("POST", url, data=parameters, allow_redirects=False)
-        if response.status_code == 403 and "crumb" in response.text.lower():
-            response = self._call("POST", url, data=parameters, allow_redirects=False, headers=self._crumb())
+        options = {"data": parameters, "allow_redirects": False}
+        response = self._call("POST", url, what, ok=lambda r: _triggered(r) or _wants_crumb(r), **options)
+        if _wants_crumb(response):
+            response = self._call("POST", url, what, ok=_triggered, headers=self._crumb(), **options)
         if response.status_code == 404:
             raise ProviderError(f"Jenkins has no job {job} (nothing at {self.job_url(job)})", permanent=True)
-        if response.status_code not in (201, 303):
-            raise self._refusal(response, f"the trigger of {job}")
         location = response.headers.get("Location")
         if not location:
             raise ProviderError(f"Jenkins queued {job} but did not say where (no Location header)", permanent=True)
@@ -55,11 +58,11 @@ class JenkinsClient:
 
     def read(self, url: str, what: str, **params) -> dict | None:
         """The `api/json` of a Jenkins object (queue item, build, job), or None when Jenkins does not know it."""
-        response = self._call("GET", url.rstrip("/") + "/api/json", params=params or None)
+        response = self._call(
+            "GET", url.rstrip("/") + "/api/json", f"a read of {what}", ok=_read, params=params or None
+        )
         if response.status_code == 404:
             return None
-        if response.status_code != 200:
-            raise self._refusal(response, f"a read of {what}")
         try:
             return response.json()
         except ValueError:
@@ -71,26 +74,44 @@ class JenkinsClient:
             raise ProviderError("Jenkins asked for a CSRF crumb but has no crumb issuer", permanent=True)
         return {issued["crumbRequestField"]: issued["crumb"]}
 
-    def _call(self, method: str, url: str, **kwargs) -> requests.Response:
-        try:
-            return self.http.request(method, url, **kwargs)
-        except requests.RequestException as exc:
-            raise ProviderError(f"Jenkins did not answer ({exc.__class__.__name__})") from exc
+    def _call(self, method: str, url: str, what: str, **kwargs) -> requests.Response:
+        return self.http.call(
+            method,
+            url,
+            what=what,
+            verdict=lambda response: _refusal(response, what),
+            unanswered=lambda exc: ProviderError(f"Jenkins did not answer ({exc.__class__.__name__})"),
+            **kwargs,
+        )
 
-    @staticmethod
-    def _refusal(response: requests.Response, what: str) -> ProviderError:
-        status = response.status_code
-        if status in (401, 403):
-            return ProviderError(
-                f"Jenkins refused {what} ({status}): check JENKINS_USER, JENKINS_API_TOKEN and the user's "
-                "permissions on the job",
-                permanent=True,
-            )
-        if status == 500 and "not parameterized" in response.text:
-            return ProviderError(
-                f"{what} failed: the job takes no parameters; add string parameters SERVICE, ENV, VERSION "
-                "and DEPLOYMENT_ID",
-                permanent=True,
-            )
-        # Other client errors will not mend by asking again; server errors and a lasting 429 might.
-        return ProviderError(f"Jenkins answered {status} to {what}", permanent=400 <= status < 500 and status != 429)
+
+def _triggered(response: requests.Response) -> bool:
+    """Answers `trigger` reads itself: queued (201, 303), or no such job (404)."""
+    return response.status_code in (201, 303, 404)
+
+
+def _read(response: requests.Response) -> bool:
+    """Answers `read` reads itself: the object (200), or none such (404)."""
+    return response.status_code in (200, 404)
+
+
+def _wants_crumb(response: requests.Response) -> bool:
+    return response.status_code == 403 and "crumb" in response.text.lower()
+
+
+def _refusal(response: requests.Response, what: str) -> ProviderError:
+    """Jenkins' refusals, with a hint where one helps; the door classifies the rest."""
+    status = response.status_code
+    if status in (401, 403):
+        return ProviderError(
+            f"Jenkins refused {what} ({status}): check JENKINS_USER, JENKINS_API_TOKEN and the user's "
+            "permissions on the job",
+            permanent=True,
+        )
+    if status == 500 and "not parameterized" in response.text:
+        return ProviderError(
+            f"{what} failed: the job takes no parameters; add string parameters SERVICE, ENV, VERSION "
+            "and DEPLOYMENT_ID",
+            permanent=True,
+        )
+    return ProviderError.from_response(response, f"Jenkins answered {status} to {what}")
