@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from slack_sdk.oauth import AuthorizeUrlGenerator
-from slack_sdk.web import WebClient
 
 from bots.models import SlackInstallation, SlackOAuthState
+from bots.platforms.slack.api import call
 from chatops_site import crypto
 
 # What the bot asks for: slash commands, posting (also to public channels it was not invited to),
@@ -81,14 +81,12 @@ def consume_state(state: str) -> None:
 def complete(code: str, redirect_uri: str) -> SlackInstallation:
     """Exchange the code for the workspace's bot token (`oauth.v2.access`) and keep the installation.
 
-    slack-sdk's SlackApiError (Slack said no) and SlackClientError (Slack unreachable) pass through.
+    SlackError passes through: with Slack's code when Slack said no, without one when it could not be asked.
     """
-    client = WebClient(base_url=settings.SLACK_API_URL, timeout=10)
-    answer = client.oauth_v2_access(
-        client_id=settings.SLACK_CLIENT_ID,
-        client_secret=settings.SLACK_CLIENT_SECRET,
-        code=code,
-        redirect_uri=redirect_uri,
+    answer = call(
+        "oauth.v2.access",
+        auth=(settings.SLACK_CLIENT_ID, settings.SLACK_CLIENT_SECRET),
+        data={"code": code, "redirect_uri": redirect_uri},
     )
     team = answer.get("team") or {}
     if not team.get("id"):

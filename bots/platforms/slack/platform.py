@@ -11,14 +11,12 @@ from datetime import timedelta
 
 from django.db.models import F
 from django.utils import timezone
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web import WebClient
-from slack_sdk.webhook import WebhookClient
 
 from bots.models import CommandRun, SlackResponseUrl
 from bots.platforms import ChatPlatform
-from bots.platforms.slack.api import RETRIES, client
+from bots.platforms.slack.api import SlackAPI, SlackError, respond
 from bots.platforms.slack.blocks import message
+from bots.platforms.slack.install import bot_token
 from bots.types import Reply
 from chatops_site.catalog.channels import ChannelAddress
 
@@ -39,39 +37,41 @@ class SlackPlatform(ChatPlatform):
         with, so it reads as one message that moves along.
         """
         if run.reply_handle and _claim_response_url(run):
-            answer = WebhookClient(run.reply_handle, timeout=10, retry_handlers=RETRIES).send(
+            answer = {
                 **message(reply),
-                response_type="in_channel" if reply.public else "ephemeral",
-                replace_original=bool(reply.key),
-            )
-            if answer.status_code == 200:
+                "response_type": "in_channel" if reply.public else "ephemeral",
+                "replace_original": bool(reply.key),
+            }
+            try:
+                respond(run.reply_handle, answer)
                 return
-            log.warning(
-                "response_url of run %s answered %s %s; using the bot token", run.pk, answer.status_code, answer.body
-            )
+            except SlackError as exc:
+                if not exc.status:  # Slack never answered: nothing says the URL is spent
+                    raise
+                log.warning("response_url of run %s: %s; using the bot token", run.pk, exc)
             SlackResponseUrl.objects.filter(run=run).update(uses=RESPONSE_URL_USES)
         if reply.public:
             self.post(ChannelAddress(self.name, run.channel, workspace=run.workspace), reply)
         else:
-            client(run.workspace).chat_postEphemeral(channel=run.channel, user=run.chat_user_id, **message(reply))
+            SlackAPI(bot_token(run.workspace)).post_ephemeral(run.channel, run.chat_user_id, message(reply))
 
     def create(self, address: ChannelAddress, reply: Reply) -> str:
-        return _client(address).chat_postMessage(channel=address.channel, **message(reply))["ts"]
+        return _api(address).post_message(address.channel, message(reply))
 
     def edit(self, address: ChannelAddress, message_id: str, reply: Reply) -> None:
-        _client(address).chat_update(channel=address.channel, ts=message_id, **message(reply))
+        _api(address).update(address.channel, message_id, message(reply))
 
     def gone(self, error: Exception) -> bool:
-        return isinstance(error, SlackApiError) and error.response.get("error") == "message_not_found"
+        return isinstance(error, SlackError) and error.code == "message_not_found"
 
 
-def _client(address: ChannelAddress) -> WebClient:
+def _api(address: ChannelAddress) -> SlackAPI:
     """The bot of the channel's workspace.
 
     The app may be installed in several workspaces: a catalog channel can name its own (`T0123/C0456`),
     and a bare `C0456` is taken to be in the workspace of the last command typed there.
     """
-    return client(address.workspace or _workspace_of(address.channel))
+    return SlackAPI(bot_token(address.workspace or _workspace_of(address.channel)))
 
 
 def _workspace_of(channel: str) -> str:

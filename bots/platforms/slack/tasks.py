@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bots.models import CommandRun
-from bots.platforms.slack.api import client
+from bots.platforms.slack.api import SlackAPI
+from bots.platforms.slack.install import bot_token
 from bots.platforms.slack.platform import SlackPlatform
 from bots.types import Reply
 from chatops_site import queue
@@ -19,4 +20,4 @@ def deliver(run_id: int, reply: Reply) -> None:
 
 
 def open_view(team_id: str, trigger_id: str, view: dict) -> None:
-    client(team_id).views_open(trigger_id=trigger_id, view=view)
+    SlackAPI(bot_token(team_id)).open_view(trigger_id, view)

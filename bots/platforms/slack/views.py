@@ -19,12 +19,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import SignatureVerifier
 
 from bots import engine
 from bots.models import CommandRun, Outcome, SlackEvent
 from bots.platforms.slack import blocks, modal, tasks
+from bots.platforms.slack.api import SlackError
 from bots.platforms.slack.identity import link_by_email
 from bots.platforms.slack.install import InstallError, authorize_url, complete, consume_state
 from bots.types import Invocation
@@ -260,9 +260,9 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         installation = complete(request.GET.get("code", ""), _callback_url(request))
     except InstallError as exc:
         return _install_failed(f"{exc}.")
-    except SlackApiError as exc:
-        return _install_failed(f"Slack refused the install: {exc.response.get('error', 'unknown error')}.")
-    except SlackClientError as exc:
+    except SlackError as exc:
+        if exc.code:
+            return _install_failed(f"Slack refused the install: {exc.code}.")
         log.warning("oauth.v2.access failed: %s", exc)
         return _install_failed("Slack could not be reached to finish the install; try again.", status=502)
     log.info("installed in Slack workspace %s", installation)
