@@ -9,7 +9,8 @@ Retry policy, for the calls made through `call`:
 - 429 (rate limited): the request was not processed, so it is asked again whatever the method, after the
   wait the server names (`Retry-After`, or Discord's JSON `retry_after`) when that is at most
   MAX_RETRY_AFTER. A longer wait, or none named, is raised as a transient error with `retry_after`, so
-  the caller reschedules instead of holding a worker.
+  the caller reschedules instead of holding a worker. A verdict may call other answers rate limited by
+  giving them a `retry_after` (GitHub's exhausted limit is a 403).
 - 5xx, timeouts, lost connections: asked again after 0.5 s, then 1 s (ATTEMPTS in all), only for
   idempotent methods. A POST is asked again only when the connection could not even be made: one that may
   have reached the server could start a deploy twice.
