@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable
+from functools import partial
 
 from bots import messages
 from bots.models import ChannelDelivery, CommandRun
@@ -39,7 +40,7 @@ def notify(
     channels = list(channels)
     routed = channels_for(event, repository=repository, service=service, fallback=fallback and not channels)
     return [
-        deliver(event, reply, lambda channel=channel: post_to_channel(channel, reply), channel=channel)
+        deliver(event, reply, partial(post_to_channel, channel, reply), channel=channel)
         for channel in dict.fromkeys([*channels, *routed])
         if channel not in skip
     ]
@@ -55,7 +56,7 @@ def deliver(
     try:
         send()
     except Exception as exc:
-        log.exception("could not deliver %s news to %s", event, channel or f"run {run.pk}")
+        log.exception("could not deliver %s news to %s", event, channel or f"run {delivery.run_id}")
         delivery.ok, delivery.error = False, f"{exc.__class__.__name__}: {exc}"
     else:
         delivery.ok = True
@@ -74,5 +75,12 @@ class ChatNotifier:
         log.info("[%s] %s", target, reply.plain().replace("\n", " | "))
         # Runs answered after this transition already said it in their own reply.
         for run in event.deployment.command_runs.filter(finished_at__lt=event.created_at):
-            deliver(RouteEvent.DEPLOY, reply, lambda run=run: get_platform(run.platform).send(run, reply), run=run)
+            deliver(RouteEvent.DEPLOY, reply, partial(_follow_up, run, reply), run=run)
         notify(RouteEvent.DEPLOY, reply, service=target.service, channels=[target.channel] if target.channel else [])
+
+
+def _follow_up(run: CommandRun, reply: Reply) -> None:
+    platform = get_platform(run.platform)
+    if platform is None:
+        raise LookupError(f"run {run.pk} came from {run.platform}, which is not configured here")
+    platform.send(run, reply)

@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -104,7 +105,7 @@ def _button(interaction: dict) -> dict:
     """A click runs the button's command as the person who clicked: `/approve 12` with all its checks."""
     name, text = pressed(str((interaction.get("data") or {}).get("custom_id", "")))
     reply = engine.handle(_invocation(interaction, name, text))
-    run = CommandRun.objects.filter(pk=reply.run_id).only("outcome").first()
+    run = CommandRun.objects.filter(pk=reply.run_id).only("outcome").first() if reply.run_id else None
     if run is None or run.outcome != Outcome.OK:
         return private(reply.text)
     # The message with the buttons now says what was decided, by whom and when (bots.messages).
@@ -116,7 +117,8 @@ def _unsupported(interaction: dict) -> dict:
     return private("This bot does not handle that kind of interaction.")
 
 
-HANDLERS = {1: _ping, 2: _command, 3: _button, 4: _autocomplete}
+# Keyed by whatever `type` the body carries, so an odd one finds no handler.
+HANDLERS: dict[object, Callable[[dict], dict]] = {1: _ping, 2: _command, 3: _button, 4: _autocomplete}
 
 
 def _invocation(interaction: dict, command: str, text: str, options: dict[str, str] | None = None) -> Invocation:

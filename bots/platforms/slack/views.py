@@ -175,7 +175,7 @@ def _submit(payload: dict) -> HttpResponse:
     reply = engine.handle(
         _invocation(payload, channel=channel, command="deploy", text=modal.command_text(values), request_id=request_id)
     )
-    run = CommandRun.objects.filter(pk=reply.run_id).only("outcome").first()
+    run = CommandRun.objects.filter(pk=reply.run_id).only("outcome").first() if reply.run_id else None
     if run is not None and run.outcome != Outcome.OK:
         return JsonResponse({"response_action": "errors", "errors": {"env": reply.text[:300]}})
     if reply.text:
