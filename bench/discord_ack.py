@@ -3,7 +3,7 @@
 Sends N signed `/deploy` and `/status` slash commands (half each) at concurrency C to
 `<url>/discord/interactions` and prints requests/s, p50/p95/p99 answer latency and errors; then, reading
 the server's database, checks that every accepted interaction left exactly one `CommandRun`, and times
-the server's own signature check (`bots.platforms.discord.verify`'s Ed25519 step) on the same bodies.
+the server's own signature check (`bots.platforms.discord.views.verify`'s Ed25519 step) on the same bodies.
 Discord's own limit is 3 s; the target on a 2-core machine is p99 under 100 ms at concurrency 16 with
 no errors.
 

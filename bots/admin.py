@@ -1,4 +1,4 @@
-"""Command history as a read-only audit log, and the Slack workspaces that installed the app.
+"""Command history as a read-only audit log, what the bot sent to channels, and the Slack workspaces that installed it.
 
 Console messages and Slack event ids are transport, not history, so they stay out."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from bots.models import CommandRun, SlackInstallation
+from bots.models import ChannelDelivery, CommandRun, SlackInstallation
 from chatops_site.deploys.admin import AuditAdmin
 
 
@@ -27,6 +27,21 @@ class CommandRunAdmin(AuditAdmin):
     @admin.display(description="command", ordering="command")
     def command_line(self, obj: CommandRun) -> str:
         return str(obj)
+
+
+@admin.register(ChannelDelivery)
+class ChannelDeliveryAdmin(AuditAdmin):
+    """Which channel stopped hearing the bot, since when, and what Slack or Discord said."""
+
+    list_display = ["created_at", "event", "where", "summary", "ok", "error"]
+    list_filter = ["ok", "event"]
+    search_fields = ["channel", "key", "summary", "error"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["run"]
+
+    @admin.display(description="where", ordering="channel")
+    def where(self, obj: ChannelDelivery) -> str:
+        return obj.channel or f"run {obj.run_id}"
 
 
 @admin.register(SlackInstallation)

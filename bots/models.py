@@ -1,12 +1,14 @@
-"""Command history (the audit log of everything typed at the bot) and the console's message outbox."""
+"""Command history (the audit log of everything typed at the bot), what the bot posted, and Slack's rows."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from chatops_site.catalog.models import Platform
+from chatops_site.catalog.models import Platform, RouteEvent
 
 
 class Outcome(models.TextChoices):
@@ -113,6 +115,37 @@ class PostedMessage(models.Model):
         return f"{self.platform}:{self.channel} {self.key}"
 
 
+class ChannelDelivery(models.Model):
+    """One piece of news the notifier sent to a channel, or to a command run, and whether it arrived.
+
+    Each is recorded, so a channel that stopped hearing the bot shows in the admin with Slack's or
+    Discord's own words; the daily housekeeping forgets them after a month.
+    """
+
+    event = models.CharField(max_length=30, choices=RouteEvent.choices)
+    channel = models.CharField(max_length=300, blank=True, help_text="As the catalog writes it; blank for a run.")
+    run = models.ForeignKey(
+        CommandRun,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        help_text="The command whose follow-up this was.",
+    )
+    key = models.CharField(max_length=100, blank=True, help_text='What the message is about, e.g. "deployment:42".')
+    summary = models.CharField(max_length=200, help_text="The message's first line.")
+    ok = models.BooleanField()
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "channel deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.channel or f'run {self.run_id}'}: {'ok' if self.ok else 'failed'}"
+
+
 # Slack
 
 
@@ -126,7 +159,7 @@ class SlackInstallation(models.Model):
     bot_user_id = models.CharField(max_length=32, blank=True)
     scopes = models.TextField(blank=True, help_text="Granted bot scopes, comma-separated as Slack writes them.")
     installed_by = models.CharField(max_length=32, blank=True, help_text="Slack user id of the installing admin.")
-    bot_token_encrypted = models.TextField(help_text="Fernet token; see bots.platforms.slack_install.")
+    bot_token_encrypted = models.TextField(help_text="Fernet token; see bots.platforms.slack.install.")
     installed_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -136,6 +169,9 @@ class SlackInstallation(models.Model):
 
 class SlackOAuthState(models.Model):
     """The `state` of one install attempt: single use (the callback deletes it) and short-lived."""
+
+    # How long an admin has between leaving for Slack's authorize page and coming back.
+    LIFETIME = timedelta(minutes=10)
 
     state = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(db_index=True)

@@ -60,3 +60,12 @@ class Reply:
     # The text only acknowledges: the real answer follows from a task through the platform's `send`
     # (Discord shows "thinking..." with a deferred response; Slack and the console show the text).
     deferred: bool = False
+
+    def plain(self) -> str:
+        """Plain text, as a terminal or a log line shows it."""
+        lines = [self.text]
+        lines += [f"  {label}: {value}" for label, value in self.fields]
+        lines += [f"  {label}: {url}" for label, url in self.links]
+        if self.buttons:
+            lines.append("  " + "   ".join(f"[{b.label}: /{b.command} {b.value}]" for b in self.buttons))
+        return "\n".join(lines)

@@ -3,7 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from bots.platforms import discord, slack_views
+from bots.platforms.discord import views as discord_views
+from bots.platforms.slack import views as slack_views
 from chatops_site import health, metrics
 from integrations.github import views as github_views
 
@@ -22,7 +23,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("discord/interactions", discord.interactions, name="discord-interactions"),
+    path("discord/interactions", discord_views.interactions, name="discord-interactions"),
     path("slack/commands", slack_views.commands, name="slack-commands"),
     path("slack/interactions", slack_views.interactions, name="slack-interactions"),
     path("slack/events", slack_views.events, name="slack-events"),

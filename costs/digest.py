@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from bots.platforms import post_to_channel
-from bots.platforms.console import render
+from bots.notify import notify
 from bots.types import Reply
 from chatops_site.catalog.models import RouteEvent, Service
-from chatops_site.catalog.routes import channels_for
 from costs import replies
 from costs.anomalies import Anomaly
 from costs.periods import parse_period, utc_today
@@ -79,15 +77,12 @@ def send(today: date | None = None) -> Digest | None:
     if digest is None:
         log.info("no cost data for yesterday: no digest")
         return None
-    for channel in channels_for(RouteEvent.COST_DIGEST):
-        if _post(channel, digest.reply):
-            digest.posted_to.append(channel)
+    deliveries = notify(RouteEvent.COST_DIGEST, digest.reply)
+    digest.posted_to = [delivery.channel for delivery in deliveries if delivery.ok]
     for anomaly in digest.anomalies:
         service = Service.objects.filter(name=anomaly.service).first()
-        for channel in channels_for(RouteEvent.COST_ANOMALY, service=service, fallback=False):
-            if channel not in digest.posted_to:
-                _post(channel, anomaly_reply(anomaly))
-    log.info("cost digest for %s: %s", digest.day, render(digest.reply).replace("\n", " | "))
+        notify(RouteEvent.COST_ANOMALY, anomaly_reply(anomaly), service=service, fallback=False, skip=digest.posted_to)
+    log.info("cost digest for %s: %s", digest.day, digest.reply.plain().replace("\n", " | "))
     return digest
 
 
@@ -114,12 +109,3 @@ def sparkline(totals: dict[date, Decimal], start: date, end: date) -> str:
 
 def _pct(now: Decimal, before: Decimal) -> float | None:
     return float((now - before) / before * 100) if before else None
-
-
-def _post(channel: str, reply: Reply) -> bool:
-    try:
-        post_to_channel(channel, reply)
-    except Exception:
-        log.exception("could not post the cost digest to %s", channel)
-        return False
-    return True

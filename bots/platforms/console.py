@@ -9,18 +9,14 @@ from __future__ import annotations
 from bots.models import CommandRun, ConsoleMessage
 from bots.platforms import ChatPlatform
 from bots.types import Reply
+from chatops_site.catalog.channels import ChannelAddress
 
 WORKSPACE = "local"
 
 
 def render(reply: Reply) -> str:
-    """Plain text, as a terminal shows it."""
-    lines = [reply.text]
-    lines += [f"  {label}: {value}" for label, value in reply.fields]
-    lines += [f"  {label}: {url}" for label, url in reply.links]
-    if reply.buttons:
-        lines.append("  " + "   ".join(f"[{b.label}: /{b.command} {b.value}]" for b in reply.buttons))
-    return "\n".join(lines)
+    """A terminal shows the plain text."""
+    return reply.plain()
 
 
 class ConsolePlatform(ChatPlatform):
@@ -29,5 +25,6 @@ class ConsolePlatform(ChatPlatform):
     def send(self, run: CommandRun, reply: Reply) -> None:
         ConsoleMessage.objects.create(run=run, text=render(reply), final=reply.final)
 
-    def post(self, channel: str, reply: Reply) -> None:
-        ConsoleMessage.objects.create(channel=channel, text=render(reply), final=reply.final)
+    def post(self, address: ChannelAddress, reply: Reply) -> None:
+        """Every post is a new message: a terminal cannot edit what it printed."""
+        ConsoleMessage.objects.create(channel=address.channel, text=render(reply), final=reply.final)

@@ -17,8 +17,8 @@ from decimal import Decimal, InvalidOperation
 import yaml
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
 
+from chatops_site.catalog import channels
 from chatops_site.catalog.models import (
     Action,
     DeployTarget,
@@ -27,7 +27,6 @@ from chatops_site.catalog.models import (
     Provider,
     RouteEvent,
     Service,
-    channel_validator,
 )
 from chatops_site.durations import parse_duration
 
@@ -362,9 +361,9 @@ class _Reader:
         if channel is None:
             return None
         try:
-            channel_validator(channel)
-        except ValidationError:
-            self.problem(line, f"{where}: bad channel '{channel}' ({channel_validator.message})")
+            channels.parse(channel)
+        except channels.BadChannel as exc:
+            self.problem(line, f"{where}: bad channel '{channel}' ({exc})")
             return None
         return channel
 

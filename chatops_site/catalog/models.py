@@ -6,15 +6,19 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-channel_validator = RegexValidator(
-    r"^(slack:(\w+/)?[\w.#-]+|(discord|console):[\w.#-]+|discord-webhook:https?://\S+)$",
-    "Use slack:<channel id> (or slack:<team id>/<channel id>), discord:<channel id>, discord-webhook:<url> "
-    "or console:<name>.",
-)
+from chatops_site.catalog import channels
+
+
+def channel_validator(value: str) -> None:
+    """Only what the chat platforms can post to is stored."""
+    try:
+        channels.parse(value)
+    except channels.BadChannel as exc:
+        raise ValidationError(str(exc), code="invalid") from None
 
 
 class Action(models.TextChoices):

@@ -1,4 +1,4 @@
-"""Daily task: forget rows that only de-duplicate or guard a short flow, once they can no longer matter.
+"""Daily task: forget rows that de-duplicate, guard a short flow or show recent deliveries, once they cannot matter.
 
 Scheduled by migration ops/0003. Each step is one query and safe to run twice.
 """
@@ -11,24 +11,26 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from bots.models import SlackEvent, SlackOAuthState, SlackResponseUrl
-from bots.platforms.slack_install import STATE_LIFETIME
+from bots.models import ChannelDelivery, SlackEvent, SlackOAuthState, SlackResponseUrl
 from integrations.github.models import Outcome, WebhookDelivery
 
 log = logging.getLogger("chatops.ops")
 
 # Slack retries an Events API delivery within minutes and a response_url lives 30; a day later they are dead.
 SLACK_EVENT_TTL = timedelta(days=1)
+# A month of deliveries shows when a channel stopped hearing the bot; an older failure is fixed or fails still.
+CHANNEL_DELIVERY_TTL = timedelta(days=30)
 
 
 def prune() -> dict[str, int]:
-    """Delete old Slack event ids, install states and response_url counts; blank old GitHub payloads."""
+    """Delete old Slack event ids, install states, response_url counts and deliveries; blank old GitHub payloads."""
     now = timezone.now()
     slack_events, _ = SlackEvent.objects.filter(received_at__lt=now - SLACK_EVENT_TTL).delete()
     # A used state is deleted by the callback itself; what is left over is an install never finished.
-    slack_states, _ = SlackOAuthState.objects.filter(created_at__lt=now - STATE_LIFETIME).delete()
+    slack_states, _ = SlackOAuthState.objects.filter(created_at__lt=now - SlackOAuthState.LIFETIME).delete()
     # A response_url dies 30 minutes after its command; its use count is never read again.
     response_urls, _ = SlackResponseUrl.objects.filter(run__received_at__lt=now - SLACK_EVENT_TTL).delete()
+    deliveries, _ = ChannelDelivery.objects.filter(created_at__lt=now - CHANNEL_DELIVERY_TTL).delete()
     # The delivery row stays: it is the log, and it stops GitHub redeliveries. A delivery still waiting
     # for a worker keeps its payload, so it can still be handled.
     payloads = (
@@ -41,14 +43,16 @@ def prune() -> dict[str, int]:
         "slack_events": slack_events,
         "slack_oauth_states": slack_states,
         "slack_response_urls": response_urls,
+        "channel_deliveries": deliveries,
         "webhook_payloads": payloads,
     }
     log.info(
-        "housekeeping: deleted %s Slack event ids, %s Slack install states and %s response_url counts, "
-        "blanked %s GitHub payloads",
+        "housekeeping: deleted %s Slack event ids, %s Slack install states, %s response_url counts and "
+        "%s channel deliveries, blanked %s GitHub payloads",
         slack_events,
         slack_states,
         response_urls,
+        deliveries,
         payloads,
     )
     return counts

@@ -12,10 +12,9 @@ import logging
 
 from django.utils import timezone
 
-from bots.platforms import post_to_channel
+from bots.notify import notify
 from bots.types import Reply
 from chatops_site.catalog.models import RouteEvent
-from chatops_site.catalog.routes import channels_for
 from chatops_site.deploys import engine
 from integrations.github import messages, runs
 from integrations.github.models import Outcome, WebhookDelivery
@@ -37,15 +36,10 @@ def ignored(note: str) -> Result:
 
 
 def announce(event: str, repository: str, reply: Reply) -> Result:
-    channels = channels_for(event, repository=repository)
-    if not channels:
+    deliveries = notify(event, reply, repository=repository)
+    if not deliveries:
         return ignored(f"no channel hears {event} of {repository}")
-    for channel in channels:
-        try:
-            post_to_channel(channel, reply)
-        except Exception:
-            log.exception("could not post GitHub news to %s", channel)
-    return handled("told " + ", ".join(channels))
+    return handled("told " + ", ".join(delivery.channel for delivery in deliveries))
 
 
 def pull_request(payload: dict) -> Result:

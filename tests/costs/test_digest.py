@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.test import override_settings
 from django_q.models import Schedule
 
-from bots.models import ConsoleMessage
+from bots import notify
+from bots.models import ChannelDelivery, ConsoleMessage
 from chatops_site.catalog.models import ChannelRoute, DeployTarget, Service
 from chatops_site.deploys.models import Deployment, State
 from costs import digest, schedule, tasks
@@ -87,15 +88,21 @@ def test_the_digest_goes_to_its_routes_and_each_anomaly_to_the_routes_of_its_ser
 def test_one_channel_failing_does_not_keep_the_digest_from_the_others(ingested, monkeypatch):
     ChannelRoute.objects.create(events=["cost_digest"], channel="console:broken")
     ChannelRoute.objects.create(events=["cost_digest"], channel="console:finance")
-    real = digest.post_to_channel
+    real = notify.post_to_channel
 
     def flaky(channel, reply):
         if channel == "console:broken":
             raise ConnectionError("chat is down")
         real(channel, reply)
 
-    monkeypatch.setattr(digest, "post_to_channel", flaky)
+    monkeypatch.setattr(notify, "post_to_channel", flaky)
     assert digest.send().posted_to == ["console:finance"]
+    failed = ChannelDelivery.objects.get(ok=False)
+    assert (failed.event, failed.channel, failed.error) == (
+        "cost_digest",
+        "console:broken",
+        "ConnectionError: chat is down",
+    )
 
 
 @override_settings(CHATOPS_DEFAULT_CHANNEL="console:ops")

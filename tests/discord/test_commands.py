@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bots.models import CommandRun
-from bots.platforms.discord_commands import option_name
+from bots.platforms.discord.commands import option_name
 from bots.registry import COMMANDS
 from chatops_site.catalog.models import ChatIdentity
 from chatops_site.deploys.models import Deployment, Lock, State

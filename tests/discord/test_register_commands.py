@@ -9,7 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from bots.platforms.discord_commands import definitions, option_name
+from bots.platforms.discord.commands import definitions, option_name
 from bots.registry import COMMANDS
 
 # Discord's limits for CHAT_INPUT commands and their options:

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from django_q.models import Schedule
 
-from bots.models import CommandRun, SlackEvent, SlackOAuthState, SlackResponseUrl
+from bots.models import ChannelDelivery, CommandRun, SlackEvent, SlackOAuthState, SlackResponseUrl
 from chatops_site.ops.housekeeping import prune
 from integrations.github.models import Outcome, WebhookDelivery
 
@@ -67,6 +67,16 @@ def test_response_url_counts_of_commands_older_than_a_day_go_with_nothing_else()
     assert prune()["slack_response_urls"] == 1
     assert list(SlackResponseUrl.objects.values_list("run__text", flat=True)) == ["fresh"]
     assert CommandRun.objects.count() == 2, "the audit trail stays"
+
+
+@pytest.mark.django_db
+def test_channel_deliveries_older_than_a_month_go():
+    for summary, age in [("old", timedelta(days=30, minutes=1)), ("recent", timedelta(days=29))]:
+        sent = ChannelDelivery.objects.create(event="deploy", channel="console:ops", summary=summary, ok=True)
+        ChannelDelivery.objects.filter(pk=sent.pk).update(created_at=timezone.now() - age)  # auto_now_add
+
+    assert prune()["channel_deliveries"] == 1
+    assert list(ChannelDelivery.objects.values_list("summary", flat=True)) == ["recent"]
 
 
 @pytest.mark.django_db
@@ -132,15 +142,27 @@ def test_pruning_twice_is_harmless_and_logs_its_counts(caplog):
     with caplog.at_level(logging.INFO, logger="chatops"):
         first, second = prune(), prune()
 
-    assert first == {"slack_events": 1, "slack_oauth_states": 1, "slack_response_urls": 0, "webhook_payloads": 1}
-    assert second == {"slack_events": 0, "slack_oauth_states": 0, "slack_response_urls": 0, "webhook_payloads": 0}
+    assert first == {
+        "slack_events": 1,
+        "slack_oauth_states": 1,
+        "slack_response_urls": 0,
+        "channel_deliveries": 0,
+        "webhook_payloads": 1,
+    }
+    assert second == {
+        "slack_events": 0,
+        "slack_oauth_states": 0,
+        "slack_response_urls": 0,
+        "channel_deliveries": 0,
+        "webhook_payloads": 0,
+    }
     assert SlackEvent.objects.count() == 1 and WebhookDelivery.objects.count() == 1
     lines = [r.getMessage() for r in caplog.records if r.name == "chatops.ops"]
     assert lines == [
-        "housekeeping: deleted 1 Slack event ids, 1 Slack install states and 0 response_url counts, "
-        "blanked 1 GitHub payloads",
-        "housekeeping: deleted 0 Slack event ids, 0 Slack install states and 0 response_url counts, "
-        "blanked 0 GitHub payloads",
+        "housekeeping: deleted 1 Slack event ids, 1 Slack install states, 0 response_url counts and "
+        "0 channel deliveries, blanked 1 GitHub payloads",
+        "housekeeping: deleted 0 Slack event ids, 0 Slack install states, 0 response_url counts and "
+        "0 channel deliveries, blanked 0 GitHub payloads",
     ]
 
 

@@ -12,11 +12,15 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from bots.platforms import post_to_channel
+from bots.types import Reply
 from chatops_site import metrics
 from chatops_site.demo import seed_catalog
 from integrations.http import session
 from tests.services import database_url
 from tests.stubs import Answer, StubServer
+from tests.stubs.discord_api import DiscordStub
+from tests.stubs.slack_api import BOT_TOKEN, SlackApi
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -159,6 +163,23 @@ def test_outside_calls_and_errors_are_counted_by_system(read):
     assert grew("chatops_outside_errors_total", system="stubbed", kind="server") == 1
     assert grew("chatops_outside_errors_total", system="stubbed", kind="connection") == 1
     assert grew("chatops_outside_call_duration_seconds_count", system="stubbed") == 2
+
+
+def test_slack_and_discord_calls_are_counted_as_outside_calls(read, db, settings):
+    with SlackApi() as slack, DiscordStub() as discord:
+        settings.SLACK_API_URL, settings.SLACK_BOT_TOKEN = slack.api_url, BOT_TOKEN
+        settings.DISCORD_API_URL, settings.DISCORD_BOT_TOKEN = discord.url, discord.bot_token
+        before = read()
+        post_to_channel("slack:C0DEPLOY", Reply("Deploy #7 succeeded", public=True))
+        post_to_channel("discord:1122", Reply("Deploy #7 succeeded", public=True))
+        after = read()
+
+    for system in ("slack", "discord"):
+        calls = dict(system=system, status="2xx")
+        assert (
+            value(after, "chatops_outside_calls_total", **calls) - value(before, "chatops_outside_calls_total", **calls)
+            == 1
+        )
 
 
 def test_the_queue_depth_is_reported(read, db):

@@ -37,7 +37,7 @@ def slack_server():
 
 @pytest.fixture
 def slack_api(slack_server, settings):
-    """The local Slack that slack-sdk talks to, fresh for each test, with the product configured for it."""
+    """The local Slack the product talks to, fresh for each test, with the product configured for it."""
     slack_server.reset()
     settings.SLACK_API_URL = slack_server.api_url
     settings.SLACK_SIGNING_SECRET = SIGNING_SECRET

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from bots.models import CommandRun, PostedMessage, SlackInstallation
 from bots.platforms import post_to_channel
-from bots.platforms.slack_install import InstallError
+from bots.platforms.slack.install import InstallError
 from bots.types import Reply
 from chatops_site import crypto
 from chatops_site.catalog.models import ChannelRoute, DeployTarget, channel_validator

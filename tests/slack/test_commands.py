@@ -6,9 +6,10 @@ import pytest
 from django.utils import timezone
 
 from bots.models import CommandRun, PostedMessage
-from bots.platforms.slack import SlackPlatform
+from bots.platforms.slack.platform import SlackPlatform
 from bots.registry import COMMANDS
 from bots.types import Reply
+from chatops_site.catalog.channels import ChannelAddress
 from chatops_site.deploys.models import Deployment
 from tests.slack.conftest import CHANNEL, TEAM
 from tests.stubs import Answer
@@ -181,7 +182,7 @@ def test_rate_limits_are_waited_out(slack):
 
     slack.api.route("POST", r"/api/chat[.]postMessage", limited)
 
-    SlackPlatform().post("C1", Reply("hello"))
+    SlackPlatform().post(ChannelAddress("slack", "C1"), Reply("hello"))
 
     assert calls["n"] == 2
 
@@ -189,14 +190,16 @@ def test_rate_limits_are_waited_out(slack):
 def test_a_deleted_channel_message_is_posted_again(slack):
     PostedMessage.objects.create(platform="slack", channel="C1", key="deployment:9", message_id="gone")
 
-    SlackPlatform().post("C1", Reply("news", key="deployment:9"))
+    SlackPlatform().post(ChannelAddress("slack", "C1"), Reply("news", key="deployment:9"))
 
     assert PostedMessage.objects.get().message_id != "gone"
     assert [m["text"] for m in slack.api.channel_messages("C1")] == ["news"]
 
 
 def test_mrkdwn_control_characters_are_escaped(slack):
-    SlackPlatform().post("C1", Reply("<!channel> & co", links=[("Run", "https://ci.example.com/1")]))
+    SlackPlatform().post(
+        ChannelAddress("slack", "C1"), Reply("<!channel> & co", links=[("Run", "https://ci.example.com/1")])
+    )
 
     (message,) = slack.api.channel_messages("C1")
     assert message["blocks"][0]["text"]["text"] == "&lt;!channel&gt; &amp; co"

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from bots.models import CommandRun, SlackInstallation, SlackOAuthState
-from bots.platforms.slack import SlackPlatform
-from bots.platforms.slack_install import BOT_SCOPES, bot_token
+from bots.platforms.slack.install import BOT_SCOPES, bot_token
+from bots.platforms.slack.platform import SlackPlatform
 from bots.types import Reply
 from tests.slack.conftest import TEAM
 

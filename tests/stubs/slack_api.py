@@ -1,4 +1,4 @@
-"""A local Slack: the Web API methods the product calls, and `response_url`s, as slack-sdk talks to them.
+"""A local Slack: the Web API methods the product calls, and `response_url`s, as Slack serves them.
 
 It checks the bot token like Slack does (`invalid_auth` otherwise), keeps the messages it was asked
 to post and update per channel and `ts`, and honours a response_url 5 times, as Slack does.
@@ -19,7 +19,7 @@ CLIENT_SECRET = "client-secret"
 
 
 def arguments(call: Call) -> dict:
-    """A Web API call's arguments, whether slack-sdk sent them as JSON, a form or a query."""
+    """A Web API call's arguments, sent as JSON, a form or a query."""
     found = {k: v[-1] for k, v in call.query.items()}
     if call.header("content-type").startswith("application/json"):
         found.update(call.json() or {})

@@ -62,8 +62,8 @@ class Command(BaseCommand):
         invocation.chat_user_name = username
         reply = handle(invocation)
         self.stdout.write(render(reply))
-        run = CommandRun.objects.select_related("deployment").get(pk=reply.run_id)
-        if run.outcome != Outcome.OK:
+        run = CommandRun.objects.select_related("deployment").filter(pk=reply.run_id).first() if reply.run_id else None
+        if run is None or run.outcome != Outcome.OK:
             return False
         # Deployments and deferred answers (such as /status) arrive as follow-ups.
         if not wait or reply.final or (run.deployment_id is None and not reply.deferred):

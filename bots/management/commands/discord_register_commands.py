@@ -12,8 +12,8 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from bots.platforms.discord_api import DiscordAPI, DiscordError
-from bots.platforms.discord_commands import definitions
+from bots.platforms.discord.api import DiscordAPI, DiscordError
+from bots.platforms.discord.commands import definitions
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 import bots.commands  # noqa: F401 - registers the commands
 from bots.engine import UMBRELLA
-from bots.platforms.slack_install import BOT_SCOPES
+from bots.platforms.slack.install import BOT_SCOPES
 from bots.registry import COMMANDS
 
 # Slack allows slash command descriptions and usage hints of at most 100 characters each.

@@ -12,10 +12,9 @@ import logging
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bots.platforms.slack import client
-from bots.platforms.slack_install import InstallError
+from bots.platforms.slack.api import SlackAPI, SlackError
+from bots.platforms.slack.install import InstallError, bot_token
 from chatops_site.catalog.models import ChatIdentity, Platform
 
 log = logging.getLogger("chatops.slack")
@@ -30,8 +29,8 @@ def link_by_email(team_id: str, user_id: str) -> None:
     if identities.exists() or not cache.add(f"slack-link:{team_id}:{user_id}", True, ASK_AGAIN_AFTER):
         return
     try:
-        member = client(team_id, timeout=2).users_info(user=user_id)["user"]
-    except (SlackApiError, SlackClientError, InstallError, OSError) as exc:
+        member = SlackAPI(bot_token(team_id), timeout=2).user(user_id)
+    except (SlackError, InstallError) as exc:
         log.warning("could not look up Slack user %s/%s for linking: %s", team_id, user_id, exc)
         return
     email = (member.get("profile") or {}).get("email") or ""

@@ -1,23 +1,25 @@
 """The one door to Discord's REST API: interaction webhooks, channel messages, channel webhooks, commands.
 
-Everything goes through `integrations.http.session("discord")`, which waits out a 429's `retry_after`.
-Interaction tokens and webhook URLs are credentials, so errors name the endpoint, never the URL.
+Everything goes through `integrations.http.session("discord").call`, which decides what is retried (a
+429 is waited out as its `retry_after` asks). Here is only what is Discord's own: the JSON `code` and
+`message` of a refusal. Interaction tokens and webhook URLs are credentials, so errors name the endpoint,
+never the URL.
 https://discord.com/developers/docs/interactions/receiving-and-responding#followup-messages
 """
 
 from __future__ import annotations
 
+import requests
 from django.conf import settings
 
-from integrations.http import session
+from integrations.http import OutsideError, session
 
 
-class DiscordError(Exception):
-    """Discord refused a call; `status` and Discord's JSON `code` say why (10015: unknown webhook...)."""
+class DiscordError(OutsideError):
+    """Discord refused or failed a call; `status` and Discord's JSON `code` say why (10015: unknown webhook...)."""
 
-    def __init__(self, what: str, status: int, code: int | None = None, message: str = "") -> None:
-        super().__init__(f"Discord refused {what}: HTTP {status}" + (f" ({code}: {message})" if code else ""))
-        self.status = status
+    def __init__(self, message: str, *, code: int | None = None, **kwargs) -> None:
+        super().__init__(message, system="discord", **kwargs)
         self.code = code
 
     @property
@@ -81,12 +83,28 @@ class DiscordAPI:
     def _call(self, method: str, url: str, what: str, payload, bot: bool = False, params: dict | None = None):
         # Only Discord's own API gets the bot token, never a webhook URL someone typed into the catalog.
         headers = {"Authorization": f"Bot {settings.DISCORD_BOT_TOKEN}"} if bot else {}
-        response = self.http.request(method, url, json=payload, headers=headers, params=params)
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            body = body if isinstance(body, dict) else {}
-            raise DiscordError(what, response.status_code, body.get("code"), str(body.get("message", ""))[:200])
+        response = self.http.call(
+            method,
+            url,
+            what=what,
+            verdict=lambda answer: _verdict(answer, what),
+            unanswered=lambda exc: DiscordError(f"Discord did not answer {what} ({exc.__class__.__name__})"),
+            json=payload,
+            headers=headers,
+            params=params,
+        )
         return response.json() if response.content else None
+
+
+def _verdict(response: requests.Response, what: str) -> DiscordError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    code, message = body.get("code"), str(body.get("message", ""))[:200]
+    error = DiscordError.from_response(
+        response, f"Discord refused {what}: HTTP {response.status_code}" + (f" ({code}: {message})" if code else "")
+    )
+    error.code = code
+    return error

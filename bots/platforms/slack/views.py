@@ -19,13 +19,14 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import SignatureVerifier
 
 from bots import engine
 from bots.models import CommandRun, Outcome, SlackEvent
-from bots.platforms import slack, slack_install, slack_modal
-from bots.platforms.slack_identity import link_by_email
+from bots.platforms.slack import blocks, modal, tasks
+from bots.platforms.slack.api import SlackError
+from bots.platforms.slack.identity import link_by_email
+from bots.platforms.slack.install import InstallError, authorize_url, complete, consume_state
 from bots.types import Invocation
 from chatops_site import metrics
 
@@ -98,13 +99,13 @@ def commands(request: HttpRequest) -> HttpResponse:
         return HttpResponse("not a slash command: user_id and command are required", status=400)
     name, text = engine.split_umbrella(invocation.command, invocation.text)
     if name == "deploy" and not text and form.get("trigger_id"):
-        slack.later("open_view", invocation.workspace, form["trigger_id"], slack_modal.view(invocation.channel))
+        tasks.later("open_view", invocation.workspace, form["trigger_id"], modal.view(invocation.channel))
         return _ack()
     link_by_email(invocation.workspace, invocation.chat_user_id)
     reply = engine.handle(invocation)
     if not reply.text:
         return _ack()
-    return JsonResponse(slack.acknowledgement(reply))
+    return JsonResponse(blocks.acknowledgement(reply))
 
 
 # Buttons and the deploy modal
@@ -119,7 +120,7 @@ def interactions(request: HttpRequest) -> HttpResponse:
         return HttpResponse("expected a form field `payload` with Slack's JSON", status=400)
     if kind == "block_actions":
         return _button(payload)
-    if kind == "view_submission" and (payload.get("view") or {}).get("callback_id") == slack_modal.CALLBACK_ID:
+    if kind == "view_submission" and (payload.get("view") or {}).get("callback_id") == modal.CALLBACK_ID:
         return _submit(payload)
     log.info("ignored a Slack %s interaction", str(kind)[:40])
     return _ack()
@@ -157,14 +158,14 @@ def _button(payload: dict) -> HttpResponse:
     )
     # A decision replaces the clicked message; a refusal is a new message only the clicker sees.
     if reply.text:
-        slack.later("deliver", reply.run_id, reply)
+        tasks.later("deliver", reply.run_id, reply)
     return _ack()
 
 
 def _submit(payload: dict) -> HttpResponse:
     """The modal's Deploy button: errors go back under the fields, a request starts like `/deploy`."""
-    values, channel = slack_modal.submitted(payload["view"])
-    errors = slack_modal.errors(values)
+    values, channel = modal.submitted(payload["view"])
+    errors = modal.errors(values)
     if errors:
         return JsonResponse({"response_action": "errors", "errors": errors})
     request_id = str(payload.get("trigger_id") or "")
@@ -172,15 +173,13 @@ def _submit(payload: dict) -> HttpResponse:
         return _ack()
     # No response_url: the request is posted with the bot token, as the one message that follows it.
     reply = engine.handle(
-        _invocation(
-            payload, channel=channel, command="deploy", text=slack_modal.command_text(values), request_id=request_id
-        )
+        _invocation(payload, channel=channel, command="deploy", text=modal.command_text(values), request_id=request_id)
     )
-    run = CommandRun.objects.filter(pk=reply.run_id).only("outcome").first()
+    run = CommandRun.objects.filter(pk=reply.run_id).only("outcome").first() if reply.run_id else None
     if run is not None and run.outcome != Outcome.OK:
         return JsonResponse({"response_action": "errors", "errors": {"env": reply.text[:300]}})
     if reply.text:
-        slack.later("deliver", reply.run_id, reply)
+        tasks.later("deliver", reply.run_id, reply)
     return _ack()
 
 
@@ -227,7 +226,7 @@ def _mention(team: str, event: dict, event_id: str) -> None:
     link_by_email(team, invocation.chat_user_id)
     reply = engine.handle(invocation)
     if reply.text:
-        slack.later("deliver", reply.run_id, reply)
+        tasks.later("deliver", reply.run_id, reply)
 
 
 # OAuth v2 install
@@ -247,7 +246,7 @@ def install(request: HttpRequest) -> HttpResponse:
     """Send an admin to Slack to install the app in a workspace."""
     if not _install_configured():
         return HttpResponse("Slack install is not configured: set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET.", status=404)
-    return redirect(slack_install.authorize_url(_callback_url(request)))
+    return redirect(authorize_url(_callback_url(request)))
 
 
 @require_GET
@@ -257,13 +256,13 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     if request.GET.get("error"):
         return _install_failed(f"Slack did not install the app: {request.GET['error'][:100]}.")
     try:
-        slack_install.consume_state(request.GET.get("state", ""))
-        installation = slack_install.complete(request.GET.get("code", ""), _callback_url(request))
-    except slack_install.InstallError as exc:
+        consume_state(request.GET.get("state", ""))
+        installation = complete(request.GET.get("code", ""), _callback_url(request))
+    except InstallError as exc:
         return _install_failed(f"{exc}.")
-    except SlackApiError as exc:
-        return _install_failed(f"Slack refused the install: {exc.response.get('error', 'unknown error')}.")
-    except SlackClientError as exc:
+    except SlackError as exc:
+        if exc.code:
+            return _install_failed(f"Slack refused the install: {exc.code}.")
         log.warning("oauth.v2.access failed: %s", exc)
         return _install_failed("Slack could not be reached to finish the install; try again.", status=502)
     log.info("installed in Slack workspace %s", installation)

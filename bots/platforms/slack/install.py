@@ -7,22 +7,19 @@ single-workspace setup can skip the install and set `SLACK_BOT_TOKEN` instead.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from slack_sdk.oauth import AuthorizeUrlGenerator
-from slack_sdk.web import WebClient
 
 from bots.models import SlackInstallation, SlackOAuthState
+from bots.platforms.slack.api import call
 from chatops_site import crypto
 
 # What the bot asks for: slash commands, posting (also to public channels it was not invited to),
 # mentions, and reading a user's email for the optional link by email.
 BOT_SCOPES = ["commands", "chat:write", "chat:write.public", "app_mentions:read", "users:read", "users:read.email"]
-# How long an admin has between leaving for Slack's authorize page and coming back.
-STATE_LIFETIME = timedelta(minutes=10)
 
 
 class InstallError(Exception):
@@ -77,21 +74,19 @@ def consume_state(state: str) -> None:
         if found is None:
             raise InstallError("this install link is unknown or was already used; start again from /slack/install")
         found.delete()
-    if found.created_at + STATE_LIFETIME < timezone.now():
+    if found.created_at + SlackOAuthState.LIFETIME < timezone.now():
         raise InstallError("this install link has expired; start again from /slack/install")
 
 
 def complete(code: str, redirect_uri: str) -> SlackInstallation:
     """Exchange the code for the workspace's bot token (`oauth.v2.access`) and keep the installation.
 
-    slack-sdk's SlackApiError (Slack said no) and SlackClientError (Slack unreachable) pass through.
+    SlackError passes through: with Slack's code when Slack said no, without one when it could not be asked.
     """
-    client = WebClient(base_url=settings.SLACK_API_URL, timeout=10)
-    answer = client.oauth_v2_access(
-        client_id=settings.SLACK_CLIENT_ID,
-        client_secret=settings.SLACK_CLIENT_SECRET,
-        code=code,
-        redirect_uri=redirect_uri,
+    answer = call(
+        "oauth.v2.access",
+        auth=(settings.SLACK_CLIENT_ID, settings.SLACK_CLIENT_SECRET),
+        data={"code": code, "redirect_uri": redirect_uri},
     )
     team = answer.get("team") or {}
     if not team.get("id"):

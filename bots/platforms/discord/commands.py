@@ -17,7 +17,7 @@ STRING, INTEGER = 3, 4
 # Discord shows option names; "environment" reads better there than the grammar's short "env".
 OPTION_NAMES = {"env": "environment"}
 GRAMMAR_NAMES = {shown: name for name, shown in OPTION_NAMES.items()}
-# Options whose values we suggest while the user types (see discord_autocomplete).
+# Options whose values we suggest while the user types (see autocomplete.py).
 AUTOCOMPLETED = {"service", "environment", "version"}
 
 

@@ -1,10 +1,8 @@
-"""Discord: the interactions endpoint, and the platform that answers and posts through Discord's API.
+"""Discord's interactions endpoint: thin, and done within Discord's 3 seconds.
 
-The endpoint is thin: it checks the Ed25519 signature on the raw body, turns slash commands and button
-clicks into `Invocation`s for the engine, and answers within Discord's 3 seconds. Slow work answers
-"thinking..." (a deferred response) and finishes later through `DiscordPlatform.send`, which edits the
-original response and posts follow-ups while the interaction token lives (15 minutes), then falls back
-to the bot token.
+It checks the Ed25519 signature on the raw body, turns slash commands and button clicks into
+`Invocation`s for the engine, and answers at once. Slow work answers "thinking..." (a deferred response)
+and finishes later through `DiscordPlatform.send` (`platform.py`).
 https://discord.com/developers/docs/interactions/receiving-and-responding
 """
 
@@ -15,35 +13,27 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from bots import engine
-from bots.models import CommandRun, Outcome, PostedMessage
-from bots.platforms import ChatPlatform
-from bots.platforms.discord_api import DiscordAPI, DiscordError
-from bots.platforms.discord_autocomplete import choices
-from bots.platforms.discord_commands import typed
-from bots.platforms.discord_messages import EPHEMERAL, Callback, answer, pressed, private, render
-from bots.types import Invocation, Reply
+from bots.models import CommandRun, Outcome
+from bots.platforms.discord.autocomplete import choices
+from bots.platforms.discord.commands import typed
+from bots.platforms.discord.messages import Callback, answer, pressed, private, render
+from bots.types import Invocation
 from chatops_site import metrics
 
 log = logging.getLogger("chatops.discord")
 
 PLATFORM = "discord"
-WEBHOOK = "discord-webhook:"
 # Discord documents no freshness window; refusing old timestamps is our own guard against replays.
 MAX_AGE = 300
-TOKEN_LIFETIME = timedelta(minutes=15)
-TOKEN_MARGIN = timedelta(seconds=30)  # stop using a token a little early rather than lose a message
 
 
 class InvalidRequest(Exception):
@@ -51,9 +41,6 @@ class InvalidRequest(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-# The endpoint
 
 
 @csrf_exempt
@@ -118,7 +105,7 @@ def _button(interaction: dict) -> dict:
     """A click runs the button's command as the person who clicked: `/approve 12` with all its checks."""
     name, text = pressed(str((interaction.get("data") or {}).get("custom_id", "")))
     reply = engine.handle(_invocation(interaction, name, text))
-    run = CommandRun.objects.filter(pk=reply.run_id).only("outcome").first()
+    run = CommandRun.objects.filter(pk=reply.run_id).only("outcome").first() if reply.run_id else None
     if run is None or run.outcome != Outcome.OK:
         return private(reply.text)
     # The message with the buttons now says what was decided, by whom and when (bots.messages).
@@ -130,7 +117,8 @@ def _unsupported(interaction: dict) -> dict:
     return private("This bot does not handle that kind of interaction.")
 
 
-HANDLERS = {1: _ping, 2: _command, 3: _button, 4: _autocomplete}
+# Keyed by whatever `type` the body carries, so an odd one finds no handler.
+HANDLERS: dict[object, Callable[[dict], dict]] = {1: _ping, 2: _command, 3: _button, 4: _autocomplete}
 
 
 def _invocation(interaction: dict, command: str, text: str, options: dict[str, str] | None = None) -> Invocation:
@@ -150,75 +138,3 @@ def _invocation(interaction: dict, command: str, text: str, options: dict[str, s
         reply_handle=str(interaction.get("token", "")),
         request_id=str(interaction.get("id", "")),
     )
-
-
-# The platform
-
-
-class DiscordPlatform(ChatPlatform):
-    name = PLATFORM
-
-    def __init__(self) -> None:
-        self.api = DiscordAPI()
-
-    def send(self, run: CommandRun, reply: Reply) -> None:
-        """Through the interaction's webhook while its token lives; to the channel (or a DM) after that."""
-        if run.reply_handle and timezone.now() < run.received_at + TOKEN_LIFETIME - TOKEN_MARGIN:
-            try:
-                self._follow_up(run, reply)
-                return
-            except DiscordError as exc:
-                if not exc.gone:
-                    raise
-                log.info("run %s: the interaction token no longer works (%s); using the bot token", run.pk, exc)
-        # Only the channel's public news goes to the channel; a private answer goes to a direct message.
-        self.post(run.channel if reply.public else self.api.open_dm(run.chat_user_id), reply)
-
-    def post(self, channel: str, reply: Reply) -> None:
-        """`channel` is a channel id (bot token) or `discord-webhook:<url>`; one message per reply key."""
-        if channel.startswith(WEBHOOK):
-            url = channel.removeprefix(WEBHOOK)
-            message = render(reply, interactive=False)
-            create = partial(self.api.execute_webhook, url, message)
-            edit = partial(self.api.edit_webhook_message, url, message=message)
-        else:
-            message = render(reply)
-            create = partial(self.api.create_message, channel, message)
-            edit = partial(self.api.edit_message, channel, message=message)
-        self._keep(channel, reply.key, create, edit)
-
-    def _follow_up(self, run: CommandRun, reply: Reply) -> None:
-        """The first news replaces the original answer; later news edits the message of its key or adds one."""
-        where = f"interaction:{run.pk}"
-        sent = PostedMessage.objects.filter(platform=PLATFORM, channel=where)
-        message = render(reply)
-        known = sent.filter(key=reply.key).first() if reply.key else None
-        if known is not None:
-            self.api.edit_follow_up(run.reply_handle, known.message_id, message)
-            return
-        if not sent.exists():
-            self.api.edit_original(run.reply_handle, message)
-            message_id = "@original"
-        else:
-            flags = {} if reply.public else {"flags": EPHEMERAL}
-            message_id = self.api.follow_up(run.reply_handle, {**message, **flags})
-        PostedMessage.objects.get_or_create(
-            platform=PLATFORM, channel=where, key=reply.key, defaults={"message_id": message_id}
-        )
-
-    def _keep(self, channel: str, key: str, create: Callable[[], str], edit: Callable[[str], None]) -> None:
-        """Edit the message already posted here about `key`, or post one and remember it."""
-        posted = PostedMessage.objects.filter(platform=PLATFORM, channel=channel, key=key).first() if key else None
-        if posted is not None:
-            try:
-                edit(posted.message_id)
-                return
-            except DiscordError as exc:
-                if not exc.gone:
-                    raise
-                log.info("the message for %s in %s is gone; posting it again", key, channel)
-        message_id = create()
-        if key:
-            PostedMessage.objects.update_or_create(
-                platform=PLATFORM, channel=channel, key=key, defaults={"message_id": message_id}
-            )
