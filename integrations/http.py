@@ -15,8 +15,7 @@ Retry policy, for the calls made through `call`:
   idempotent methods. A POST is asked again only when the connection could not even be made: one that may
   have reached the server could start a deploy twice.
 - Anything else a client does not accept is permanent and raised at once.
-Plain `requests` calls on a session (`get`, `post`, `request`) are counted too but only wait out a short
-429, for the callers that still read answers themselves.
+Plain `requests` calls on a session (`get`, `post`, `request`) are made once and counted, nothing more.
 Log lines and error messages name the system and `what`, never the URL: Slack response URLs, Discord
 webhook URLs and interaction tokens are credentials.
 """
@@ -27,6 +26,7 @@ import logging
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -153,7 +153,7 @@ class OutsideSession(requests.Session):
             attempt += 1
             cause = None
             try:
-                response = self._attempt(method, url, **kwargs)
+                response = self.request(method, url, **kwargs)
             except requests.RequestException as exc:
                 cause = exc
                 error = unanswered(exc) if unanswered else self._unanswered(exc, what)
@@ -171,23 +171,11 @@ class OutsideSession(requests.Session):
             log.info("%s: %s failed (%s); trying again in %.1f s", self.system, what, error.status or "no answer", wait)
             sleep(wait)
 
-    def request(self, method, url, **kwargs) -> requests.Response:
-        """What `requests` does, counted, with our timeout; a short 429 is waited out, because callers that
-        read answers themselves rather than through `call` (Discord's) rely on it."""
-        for _ in range(ATTEMPTS - 1):
-            response = self._attempt(method, url, **kwargs)
-            wait = retry_after(response) if response.status_code == 429 else None
-            if wait is None or wait > MAX_RETRY_AFTER:
-                return response
-            log.info("%s asked us to wait %.1f s before %s", self.system, wait, method)
-            sleep(wait)
-        return self._attempt(method, url, **kwargs)
-
-    def _attempt(self, method: str, url: str, **kwargs) -> requests.Response:
-        """One try, timed and counted in /metrics."""
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        """One try, with our timeout, timed and counted in /metrics; asking again is `call`'s decision."""
         kwargs.setdefault("timeout", self.timeout)
         with metrics.outside_call(self.system) as counted:
-            response = super().request(method, url, **kwargs)
+            response = super().request(method, url, *args, **kwargs)
             counted.answered(response)
         return response
 

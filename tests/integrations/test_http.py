@@ -61,7 +61,7 @@ def test_a_429_with_retry_after_is_waited_out_and_retried():
 
     with StubServer() as stub:
         stub.route("POST", r"/x", h)
-        r = session("test").post(stub.url + "/x", json={"a": 1})
+        r = session("test").call("POST", stub.url + "/x", what="a post", json={"a": 1})
         assert r.json() == {"ok": True, "got": {"a": 1}}
         assert len(stub.calls_to("/x")) == 2
 
