@@ -91,7 +91,7 @@ def main() -> None:
     pages.django_setup(pages.database_url(args.database, NAME))
     from django.db import connection
 
-    from bots.engine import handle
+    from bots.command_engine import handle
     from bots.types import Invocation
     from costs import digest
     from costs.models import CostRecord

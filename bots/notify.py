@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Collection, Iterable
 from functools import partial
 
-from bots import messages
+from bots import deployment_messages
 from bots.models import ChannelDelivery, CommandRun
 from bots.platforms import get_platform, post_to_channel
 from bots.types import Reply
@@ -70,7 +70,7 @@ class ChatNotifier:
     def deployment_changed(self, event: DeploymentEvent) -> None:
         """Each command run that acted on the deployment (the requester, the approver) hears it through its own
         platform; so do the target's channel and the routes for its service's deploys."""
-        reply = messages.transition(event)
+        reply = deployment_messages.transition(event)
         target = event.deployment.target
         log.info("[%s] %s", target, reply.plain().replace("\n", " | "))
         # Runs answered after this transition already said it in their own reply.

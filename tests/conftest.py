@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from bots.engine import handle
+from bots.command_engine import handle
 from bots.platforms.console import WORKSPACE
 from bots.types import Invocation
 from chatops_site.demo import seed_catalog

@@ -1,4 +1,4 @@
-from bots import messages
+from bots import deployment_messages
 from bots.grammar import DEPLOYMENT, Arg
 from bots.registry import Context, command
 from bots.types import Reply
@@ -8,7 +8,7 @@ from chatops_site.deploys import engine
 @command("approve", "Approve a deployment that waits for approval", DEPLOYMENT)
 def approve(ctx: Context) -> Reply:
     ctx.deployment = engine.approve(ctx.person, ctx.args["deployment"])
-    return messages.describe(ctx.deployment, f"approved by {ctx.person.get_username()}")
+    return deployment_messages.describe(ctx.deployment, f"approved by {ctx.person.get_username()}")
 
 
 @command(
@@ -20,4 +20,4 @@ def approve(ctx: Context) -> Reply:
 def reject(ctx: Context) -> Reply:
     ctx.deployment = engine.reject(ctx.person, ctx.args["deployment"], ctx.args["reason"] or "")
     decided = ctx.deployment.events.last()  # "rejected by bob: <reason>"
-    return messages.describe(ctx.deployment, decided.message if decided else "")
+    return deployment_messages.describe(ctx.deployment, decided.message if decided else "")

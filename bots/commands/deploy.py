@@ -1,4 +1,4 @@
-from bots import messages
+from bots import deployment_messages
 from bots.grammar import ENVIRONMENT, SERVICE, Arg
 from bots.registry import Context, command
 from bots.types import Reply
@@ -37,4 +37,4 @@ def rollback(ctx: Context) -> Reply:
 def _request(ctx: Context, kind: str) -> Reply:
     deployment = engine.request_deploy(ctx.person, ctx.args["service"], ctx.args["env"], ctx.args["version"], kind)
     ctx.deployment = deployment
-    return messages.describe(deployment)
+    return deployment_messages.describe(deployment)

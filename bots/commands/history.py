@@ -1,5 +1,5 @@
+from bots.deployment_messages import ICONS
 from bots.grammar import ENVIRONMENT, SERVICE, optional
-from bots.messages import ICONS
 from bots.registry import Context, command
 from bots.types import Reply
 from chatops_site.catalog import rbac

@@ -14,17 +14,12 @@ from chatops_site.catalog.channels import ChannelAddress
 WORKSPACE = "local"
 
 
-def render(reply: Reply) -> str:
-    """A terminal shows the plain text."""
-    return reply.plain()
-
-
 class ConsolePlatform(ChatPlatform):
     name = "console"
 
     def send(self, run: CommandRun, reply: Reply) -> None:
-        ConsoleMessage.objects.create(run=run, text=render(reply), final=reply.final)
+        ConsoleMessage.objects.create(run=run, text=reply.plain(), final=reply.final)
 
     def post(self, address: ChannelAddress, reply: Reply) -> None:
         """Every post is a new message: a terminal cannot edit what it printed."""
-        ConsoleMessage.objects.create(channel=address.channel, text=render(reply), final=reply.final)
+        ConsoleMessage.objects.create(channel=address.channel, text=reply.plain(), final=reply.final)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from bots.models import ChannelDelivery, SlackEvent, SlackOAuthState, SlackResponseUrl
-from integrations.github.models import Outcome, WebhookDelivery
+from integrations.github.models import DeliveryOutcome, WebhookDelivery
 
 log = logging.getLogger("chatops.ops")
 
@@ -35,7 +35,7 @@ def prune() -> dict[str, int]:
     # for a worker keeps its payload, so it can still be handled.
     payloads = (
         WebhookDelivery.objects.filter(received_at__lt=now - timedelta(days=settings.CHATOPS_WEBHOOK_PAYLOAD_DAYS))
-        .exclude(outcome=Outcome.RECEIVED)
+        .exclude(outcome=DeliveryOutcome.RECEIVED)
         .exclude(payload={})
         .update(payload={})
     )

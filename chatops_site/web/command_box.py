@@ -7,7 +7,7 @@ command typed on the dashboard is audited and authorized exactly like one typed 
 
 from __future__ import annotations
 
-from bots.engine import handle
+from bots.command_engine import handle
 from bots.models import CommandRun, ConsoleMessage
 from bots.types import Invocation, Reply
 from chatops_site.catalog.models import ChatIdentity, Platform

@@ -16,23 +16,23 @@ from bots.notify import notify
 from bots.types import Reply
 from chatops_site.catalog.models import RouteEvent
 from chatops_site.deploys import engine
-from integrations.github import messages, runs
-from integrations.github.models import Outcome, WebhookDelivery
+from integrations.github import news, runs
+from integrations.github.models import DeliveryOutcome, WebhookDelivery
 
 log = logging.getLogger("chatops.github")
 
 PULL_REQUEST_ACTIONS = {"opened", "reopened", "ready_for_review", "review_requested", "closed"}
 DEPLOYMENT_STATUS_FINAL = {"success", "failure", "error"}
 
-Result = tuple[str, str]  # (Outcome, note)
+Result = tuple[str, str]  # (DeliveryOutcome, note)
 
 
 def handled(note: str) -> Result:
-    return Outcome.HANDLED, note
+    return DeliveryOutcome.HANDLED, note
 
 
 def ignored(note: str) -> Result:
-    return Outcome.IGNORED, note
+    return DeliveryOutcome.IGNORED, note
 
 
 def announce(event: str, repository: str, reply: Reply) -> Result:
@@ -50,14 +50,14 @@ def pull_request(payload: dict) -> Result:
         return ignored("drafts stay quiet until they are ready for review")
     happened = ("merged" if pr.get("merged") else "closed") if action == "closed" else action
     repository = payload["repository"]["full_name"]
-    return announce(RouteEvent.PULL_REQUEST, repository, messages.pull_request(payload, happened))
+    return announce(RouteEvent.PULL_REQUEST, repository, news.pull_request(payload, happened))
 
 
 def pull_request_review(payload: dict) -> Result:
     state = (payload["review"].get("state") or "").lower()
-    if payload.get("action") != "submitted" or state not in messages.REVIEW_VERBS:
+    if payload.get("action") != "submitted" or state not in news.REVIEW_VERBS:
         return ignored(f"review {payload.get('action')} ({state}) is not announced")
-    return announce(RouteEvent.PULL_REQUEST_REVIEW, payload["repository"]["full_name"], messages.review(payload))
+    return announce(RouteEvent.PULL_REQUEST_REVIEW, payload["repository"]["full_name"], news.review(payload))
 
 
 def workflow_run(payload: dict) -> Result:
@@ -80,7 +80,7 @@ def deployment_status(payload: dict) -> Result:
     run_id = (payload.get("workflow_run") or {}).get("id")
     if run_id and engine.follows_run("github_actions", str(run_id)):
         return ignored("ChatOps reports this deploy itself")
-    return announce(RouteEvent.DEPLOY, payload["repository"]["full_name"], messages.deployment_status(payload))
+    return announce(RouteEvent.DEPLOY, payload["repository"]["full_name"], news.deployment_status(payload))
 
 
 HANDLERS = {
@@ -93,7 +93,9 @@ HANDLERS = {
 
 def handle(delivery_id: int) -> None:
     """Task: handle one stored delivery. A second copy of the task finds it claimed and does nothing."""
-    claimed = WebhookDelivery.objects.filter(pk=delivery_id, outcome=Outcome.RECEIVED).update(outcome=Outcome.HANDLING)
+    claimed = WebhookDelivery.objects.filter(pk=delivery_id, outcome=DeliveryOutcome.RECEIVED).update(
+        outcome=DeliveryOutcome.HANDLING
+    )
     if not claimed:
         return
     delivery = WebhookDelivery.objects.get(pk=delivery_id)
@@ -102,6 +104,6 @@ def handle(delivery_id: int) -> None:
         outcome, note = handler(delivery.payload) if handler else ignored(f"{delivery.event} events are not used")
     except Exception as exc:
         log.exception("GitHub delivery %s (%s) could not be handled", delivery.delivery_id, delivery.event)
-        outcome, note = Outcome.FAILED, f"{exc.__class__.__name__}: {exc}"
+        outcome, note = DeliveryOutcome.FAILED, f"{exc.__class__.__name__}: {exc}"
     delivery.outcome, delivery.note, delivery.handled_at = outcome, note, timezone.now()
     delivery.save(update_fields=["outcome", "note", "handled_at"])

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 
-class Outcome(models.TextChoices):
+class DeliveryOutcome(models.TextChoices):
     RECEIVED = "received", "received, waiting for a worker"
     HANDLING = "handling", "being handled"
     HANDLED = "handled", "handled"
@@ -27,7 +27,7 @@ class WebhookDelivery(models.Model):
     repository = models.CharField(max_length=200, blank=True)
     installation_id = models.BigIntegerField(null=True, blank=True)
     payload = models.JSONField(default=dict)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.RECEIVED)
+    outcome = models.CharField(max_length=20, choices=DeliveryOutcome.choices, default=DeliveryOutcome.RECEIVED)
     note = models.TextField(blank=True, help_text="What the handler did, or why it did nothing.")
     received_at = models.DateTimeField(default=timezone.now)
     handled_at = models.DateTimeField(null=True, blank=True)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from django.conf import settings
 
 from chatops_site import queue
-from integrations.github.models import Outcome, WebhookDelivery
+from integrations.github.models import DeliveryOutcome, WebhookDelivery
 
 log = logging.getLogger("chatops.github")
 
@@ -79,11 +79,11 @@ def receive(body: bytes, headers) -> tuple[WebhookDelivery, bool]:
             "repository": str(_nested(payload, "repository", "full_name") or "")[:200],
             "installation_id": installation_id if isinstance(installation_id, int) else None,
             "payload": payload,
-            "outcome": Outcome.HANDLED if event == "ping" else Outcome.RECEIVED,
+            "outcome": DeliveryOutcome.HANDLED if event == "ping" else DeliveryOutcome.RECEIVED,
             "note": "pong" if event == "ping" else "",
         },
     )
-    if created and delivery.outcome == Outcome.RECEIVED:
+    if created and delivery.outcome == DeliveryOutcome.RECEIVED:
         queue.enqueue("integrations.github.events.handle", delivery.pk, group="github")
     if not created:
         log.info("GitHub redelivered %s (%s); it was handled once already", delivery_id, event)

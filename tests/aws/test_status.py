@@ -9,7 +9,7 @@ import pytest
 from botocore.stub import Stubber
 from django.core.management import call_command
 
-from bots.engine import handle
+from bots.command_engine import handle
 from bots.models import ConsoleMessage
 from bots.types import Invocation
 from chatops_site.catalog.models import Service

@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from bots.engine import handle
-from bots.messages import describe
+from bots.command_engine import handle
+from bots.deployment_messages import describe
 from bots.models import CommandRun, ConsoleMessage
 from bots.registry import COMMANDS
 from bots.types import Invocation

@@ -12,7 +12,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bots.engine import handle
+from bots.command_engine import handle
 from bots.grammar import (
     DEPLOYMENT,
     ENVIRONMENT,

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from bots.engine import handle
+from bots.command_engine import handle
 from bots.types import Invocation
 from chatops_site.catalog.models import Environment, Service
 from chatops_site.deploys import engine

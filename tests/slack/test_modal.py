@@ -86,9 +86,6 @@ def test_a_valid_submission_deploys_as_the_submitter_and_posts_one_message_that_
         ({"service": "nope"}, {"service"}),
         ({"service": "", "env": ""}, {"service", "env"}),
         ({"env": "moon"}, {"env"}),
-        ({"version": "two words"}, {"version"}),
-        ({"version": 'v1"'}, {"version"}),
-        ({"version": "x" * 201}, {"version"}),
     ],
 )
 def test_an_invalid_submission_shows_errors_on_the_fields_and_runs_nothing(slack, values, errors):
@@ -97,6 +94,16 @@ def test_an_invalid_submission_shows_errors_on_the_fields_and_runs_nothing(slack
     answer = response.json()
     assert answer["response_action"] == "errors" and set(answer["errors"]) == errors
     assert not CommandRun.objects.exists()
+
+
+@pytest.mark.parametrize("version", ["two words", 'v1"', "$(id)", "x" * 201])
+def test_a_version_the_deploy_rules_refuse_is_shown_under_the_field_and_recorded_as_invalid(slack, version):
+    answer = slack.interaction(submission(version=version)).json()
+
+    assert answer["response_action"] == "errors" and set(answer["errors"]) == {"version"}
+    assert "is not a valid version" in answer["errors"]["version"] or "longer than 200" in answer["errors"]["version"]
+    assert CommandRun.objects.get().outcome == "invalid"
+    assert not Deployment.objects.exists()
 
 
 def test_a_refused_submission_shows_why_on_the_form(slack):

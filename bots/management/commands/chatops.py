@@ -8,9 +8,9 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from bots.engine import handle
+from bots.command_engine import handle
 from bots.models import CommandRun, ConsoleMessage, Outcome
-from bots.platforms.console import WORKSPACE, render
+from bots.platforms.console import WORKSPACE
 from bots.types import Invocation
 from chatops_site.deploys.models import State
 
@@ -61,7 +61,7 @@ class Command(BaseCommand):
         invocation = Invocation.from_line(line, platform="console", workspace=WORKSPACE, chat_user_id=username)
         invocation.chat_user_name = username
         reply = handle(invocation)
-        self.stdout.write(render(reply))
+        self.stdout.write(reply.plain())
         run = CommandRun.objects.select_related("deployment").filter(pk=reply.run_id).first() if reply.run_id else None
         if run is None or run.outcome != Outcome.OK:
             return False

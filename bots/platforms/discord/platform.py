@@ -16,7 +16,7 @@ from django.utils import timezone
 from bots.models import CommandRun, PostedMessage
 from bots.platforms import ChatPlatform
 from bots.platforms.discord.api import DiscordAPI, DiscordError
-from bots.platforms.discord.messages import EPHEMERAL, render
+from bots.platforms.discord.rendering import EPHEMERAL, render
 from bots.types import Reply
 from chatops_site.catalog.channels import ChannelAddress
 

@@ -21,11 +21,11 @@ from django.views.decorators.http import require_POST
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from bots import engine
+from bots import command_engine
 from bots.models import CommandRun, Outcome
 from bots.platforms.discord.autocomplete import choices
 from bots.platforms.discord.commands import typed
-from bots.platforms.discord.messages import Callback, answer, pressed, private, render
+from bots.platforms.discord.rendering import Callback, answer, pressed, private, render
 from bots.types import Invocation
 from chatops_site import metrics
 
@@ -93,7 +93,7 @@ def _command(interaction: dict) -> dict:
     data = interaction.get("data") or {}
     name = str(data.get("name", ""))
     text, options = typed(name, data.get("options") or [])
-    return answer(engine.handle(_invocation(interaction, name, text, options)))
+    return answer(command_engine.handle(_invocation(interaction, name, text, options)))
 
 
 def _autocomplete(interaction: dict) -> dict:
@@ -104,11 +104,11 @@ def _autocomplete(interaction: dict) -> dict:
 def _button(interaction: dict) -> dict:
     """A click runs the button's command as the person who clicked: `/approve 12` with all its checks."""
     name, text = pressed(str((interaction.get("data") or {}).get("custom_id", "")))
-    reply = engine.handle(_invocation(interaction, name, text))
+    reply = command_engine.handle(_invocation(interaction, name, text))
     run = CommandRun.objects.filter(pk=reply.run_id).only("outcome").first() if reply.run_id else None
     if run is None or run.outcome != Outcome.OK:
         return private(reply.text)
-    # The message with the buttons now says what was decided, by whom and when (bots.messages).
+    # The message with the buttons now says what was decided, by whom and when (bots.deployment_messages).
     return {"type": Callback.UPDATE_MESSAGE, "data": render(reply)}
 
 

@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from slack_sdk.signature import SignatureVerifier
 
-from bots import engine
+from bots import command_engine
 from bots.models import CommandRun, Outcome, SlackEvent
 from bots.platforms.slack import blocks, modal, tasks
 from bots.platforms.slack.api import SlackError
@@ -97,12 +97,12 @@ def commands(request: HttpRequest) -> HttpResponse:
     )
     if not (invocation.chat_user_id and invocation.command):
         return HttpResponse("not a slash command: user_id and command are required", status=400)
-    name, text = engine.split_umbrella(invocation.command, invocation.text)
+    name, text = command_engine.split_umbrella(invocation.command, invocation.text)
     if name == "deploy" and not text and form.get("trigger_id"):
         tasks.later("open_view", invocation.workspace, form["trigger_id"], modal.view(invocation.channel))
         return _ack()
     link_by_email(invocation.workspace, invocation.chat_user_id)
-    reply = engine.handle(invocation)
+    reply = command_engine.handle(invocation)
     if not reply.text:
         return _ack()
     return JsonResponse(blocks.acknowledgement(reply))
@@ -146,7 +146,7 @@ def _button(payload: dict) -> HttpResponse:
     if not command or not request_id or _handled(request_id):
         return _ack()
     channel = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id") or ""
-    reply = engine.handle(
+    reply = command_engine.handle(
         _invocation(
             payload,
             channel=channel,
@@ -171,13 +171,23 @@ def _submit(payload: dict) -> HttpResponse:
     request_id = str(payload.get("trigger_id") or "")
     if request_id and _handled(request_id):
         return _ack()
-    # No response_url: the request is posted with the bot token, as the one message that follows it.
-    reply = engine.handle(
-        _invocation(payload, channel=channel, command="deploy", text=modal.command_text(values), request_id=request_id)
+    # No response_url: the request is posted with the bot token, as the one message that follows it. The
+    # fields reach the engine by name, so the version is checked by the deploy rules as it was typed.
+    typed = {name: value for name, value in values.items() if value}
+    invocation = _invocation(
+        payload,
+        channel=channel,
+        command="deploy",
+        text=modal.command_text(values),
+        options=typed,
+        request_id=request_id,
     )
+    reply = command_engine.handle(invocation)
     run = CommandRun.objects.filter(pk=reply.run_id).only("outcome").first() if reply.run_id else None
     if run is not None and run.outcome != Outcome.OK:
-        return JsonResponse({"response_action": "errors", "errors": {"env": reply.text[:300]}})
+        # What was typed is refused (the version) or the person is (under the environment they chose).
+        field = "version" if run.outcome == Outcome.INVALID else "env"
+        return JsonResponse({"response_action": "errors", "errors": {field: reply.text[:300]}})
     if reply.text:
         tasks.later("deliver", reply.run_id, reply)
     return _ack()
@@ -224,7 +234,7 @@ def _mention(team: str, event: dict, event_id: str) -> None:
         request_id=event_id,
     )
     link_by_email(team, invocation.chat_user_id)
-    reply = engine.handle(invocation)
+    reply = command_engine.handle(invocation)
     if reply.text:
         tasks.later("deliver", reply.run_id, reply)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from bots.messages import ICONS
+from bots.deployment_messages import ICONS
 from chatops_site.deploys.models import State
 from chatops_site.durations import format_duration
 

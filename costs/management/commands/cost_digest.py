@@ -6,7 +6,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from bots.platforms.console import render
 from costs import digest
 
 
@@ -22,6 +21,6 @@ class Command(BaseCommand):
             self.stdout.write("No cost data for yesterday yet: run `manage.py costs_backfill --days 30` first.")
             return
         if show:
-            self.stdout.write(render(sent.reply))
+            self.stdout.write(sent.reply.plain())
         where = ", ".join(sent.posted_to) or "no channel (add a cost_digest route or set CHATOPS_DEFAULT_CHANNEL)"
         self.stdout.write(f"Posted to {where}.")
