@@ -7,7 +7,6 @@ import json
 import yaml
 from django.core.management.base import BaseCommand, CommandError
 
-import bots.commands  # noqa: F401 - registers the commands
 from bots.command_engine import UMBRELLA
 from bots.platforms.slack.install import BOT_SCOPES
 from bots.registry import COMMANDS

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shlex
 
-import bots.commands  # noqa: F401 - registers the commands
 from bots.grammar import Arg
 from bots.registry import COMMANDS, Command
 
