@@ -61,6 +61,10 @@ class DeployError(Exception):
     """The rules refuse the request; the message is written for the person who asked."""
 
 
+class UnknownDeployment(DeployError):
+    """No such deployment, or none the person asking may see: both are answered alike."""
+
+
 # Catalog lookups
 
 
@@ -202,8 +206,12 @@ def deciders(deployment: Deployment) -> list[User]:
 
 
 def _decidable(user: User, deployment_id: int) -> tuple[Deployment, bool]:
-    """Lock a deployment for a decision; the flag says it ran out of time (and is now expired)."""
+    """Lock a deployment for a decision; the flag says it ran out of time (and is now expired).
+
+    Who may decide is settled before anything about the deployment's state is said.
+    """
     deployment = _locked(deployment_id)
+    _refuse(user, deployment, why_not_decide(user, deployment))
     if deployment.state != State.AWAITING_APPROVAL:
         approval = Approval.objects.filter(deployment=deployment).select_related("approver").first()
         if approval is not None:
@@ -212,13 +220,20 @@ def _decidable(user: User, deployment_id: int) -> tuple[Deployment, bool]:
                 f"{approval.approver.get_username()} at {format_moment(approval.decided_at)}."
             )
         raise DeployError(f"#{deployment.pk} is {deployment.get_state_display()}, not awaiting approval.")
-    refused = why_not_decide(user, deployment)
-    if refused:
-        raise rbac.Denied(refused)
     if deployment.requested_at + timedelta(seconds=settings.CHATOPS_APPROVAL_TTL) <= timezone.now():
         _move(deployment, State.EXPIRED, message="nobody approved it in time")
         return deployment, True
     return deployment, False
+
+
+def _refuse(user: User, deployment: Deployment, refusal: str) -> None:
+    """Raise the refusal, if any; to someone who may not even see the deployment, it does not exist."""
+    if not refusal:
+        return
+    target = deployment.target
+    if not _own(user, deployment) and not rbac.may(user, Action.VIEW, target.service, target.environment):
+        raise UnknownDeployment(f"There is no deployment #{deployment.pk}.")
+    raise rbac.Denied(refusal)
 
 
 def _expired(deployment: Deployment) -> DeployError:
@@ -254,12 +269,13 @@ def cancel(user: User, deployment_id: int) -> Deployment:
     """Withdraw a deployment that has not started; the requester or a holder of `approve` may."""
     with transaction.atomic():
         deployment = _locked(deployment_id)
+        if not _own(user, deployment):
+            target = deployment.target
+            _refuse(user, deployment, rbac.refusal(user, Action.APPROVE, target.service, target.environment))
         if deployment.state not in (State.AWAITING_APPROVAL, State.QUEUED):
             raise DeployError(
                 f"#{deployment.pk} is {deployment.get_state_display()}; only waiting ones can be cancelled."
             )
-        if not _own(user, deployment):
-            rbac.require(user, Action.APPROVE, deployment.target.service, deployment.target.environment)
         _move(deployment, State.CANCELLED, actor=user, message=f"cancelled by {user.get_username()}")
     return deployment
 
@@ -587,7 +603,7 @@ def _locked(deployment_id: int) -> Deployment:
             .get(pk=deployment_id)
         )
     except Deployment.DoesNotExist:
-        raise DeployError(f"There is no deployment #{deployment_id}.") from None
+        raise UnknownDeployment(f"There is no deployment #{deployment_id}.") from None
 
 
 def _due(deployment: Deployment, seconds: float) -> datetime:

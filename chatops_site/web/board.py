@@ -13,6 +13,7 @@ from django.utils import timezone
 from chatops_site.catalog.models import DeployTarget, Environment, Service
 from chatops_site.deploys import engine
 from chatops_site.deploys.models import Deployment, Lock, State
+from chatops_site.web import scopes
 
 
 @dataclass
@@ -53,11 +54,12 @@ def current_versions(targets) -> dict[int, Deployment]:
     return {target: found[pk] for target, pk in ids.items() if pk}
 
 
-def board() -> tuple[list[Environment], list[Row]]:
+def board(user) -> tuple[list[Environment], list[Row]]:
+    """The services the user may see in any environment, with the cells they may see."""
     targets = list(
-        DeployTarget.objects.select_related("service", "environment").annotate(
-            current_id=_newest(state=State.SUCCEEDED), latest_id=_newest()
-        )
+        scopes.targets_for(user)
+        .select_related("service", "environment")
+        .annotate(current_id=_newest(state=State.SUCCEEDED), latest_id=_newest())
     )
     wanted = {pk for t in targets for pk in (t.current_id, t.latest_id) if pk}
     deployments = Deployment.objects.select_related("requested_by").in_bulk(wanted)
@@ -80,7 +82,5 @@ def board() -> tuple[list[Environment], list[Row]]:
 
 
 def pending(user) -> list[Pending]:
-    waiting = Deployment.objects.filter(state=State.AWAITING_APPROVAL).select_related(
-        "target__service", "target__environment", "requested_by"
-    )
+    waiting = scopes.deployments_for(user).filter(state=State.AWAITING_APPROVAL)
     return [Pending(d, engine.why_not_decide(user, d)) for d in waiting.order_by("requested_at", "id")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 
 from bots.models import CommandRun
 from chatops_site.catalog import rbac
-from chatops_site.catalog.models import Action, ChatIdentity, DeployTarget, Grant, Service
+from chatops_site.catalog.models import Action, ChatIdentity, Grant, Service
 from chatops_site.deploys import engine
 from chatops_site.deploys.models import State
 from chatops_site.web import board, command_box, keyset, links, scopes, spend
@@ -24,7 +24,7 @@ from costs import reports
 
 @login_required
 def overview(request):
-    environments, rows = board.board()
+    environments, rows = board.board(request.user)
     return render(
         request,
         "web/overview.html",
@@ -83,8 +83,13 @@ def deployment(request, pk: int):
 
 @login_required
 def services(request):
-    catalog = Service.objects.prefetch_related("targets__environment")
-    current = board.current_versions(DeployTarget.objects.all())
+    visible = scopes.targets_for(request.user)
+    catalog = (
+        Service.objects.filter(targets__in=visible)
+        .distinct()
+        .prefetch_related(Prefetch("targets", queryset=visible.select_related("environment")))
+    )
+    current = board.current_versions(visible)
     rows = [
         {
             "service": service,

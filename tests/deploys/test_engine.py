@@ -111,6 +111,7 @@ def test_a_transition_outside_the_state_machine_raises_deploy_error_and_changes_
 
 
 def test_approving_a_deployment_that_does_not_wait_for_approval_is_refused(deploy, alice, bob):
+    Grant.objects.create(user=bob, action=Action.APPROVE)  # so the state is what refuses
     deployment = deploy(alice, "staging", "v1")
 
     with pytest.raises(DeployError, match=f"#{deployment.pk} is succeeded, not awaiting approval"):
@@ -118,6 +119,26 @@ def test_approving_a_deployment_that_does_not_wait_for_approval_is_refused(deplo
 
     assert not Approval.objects.exists()
     assert path(deployment) == HAPPY_PATH
+
+
+def test_the_grant_is_settled_before_the_state_is_told(deploy, committed, alice, bob, carol):
+    waiting = deploy(alice, "prod", "v1")
+    with committed():
+        engine.approve(bob, waiting.pk)
+
+    with pytest.raises(rbac.Denied, match="carol may not approve web-app in prod"):
+        engine.approve(carol, waiting.pk)  # not "already approved by bob"
+
+
+def test_a_deployment_one_may_not_see_does_not_exist_for_them(deploy, alice, carol):
+    waiting = deploy(alice, "prod", "v1")
+    Grant.objects.filter(user=carol).delete()
+
+    for decide in (engine.approve, engine.reject, engine.cancel):
+        with pytest.raises(engine.UnknownDeployment, match=rf"There is no deployment #{waiting.pk}\."):
+            decide(carol, waiting.pk)
+    with pytest.raises(engine.UnknownDeployment, match=r"There is no deployment #999\."):
+        engine.approve(carol, 999)
 
 
 def test_only_waiting_deployments_can_be_cancelled(deploy, alice):

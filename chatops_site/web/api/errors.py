@@ -1,8 +1,9 @@
 """Every API error is JSON with one readable `detail`; the domain's refusals keep their own words.
 
-`rbac.Denied` is 403, `InvalidVersion` 400 and `DeployError` 409 (the request is understood, but the deployment's or
-the target's state refuses it: locked, already decided, not waiting...). Validation errors keep DRF's
-per-field messages under `errors` and sum them up in `detail`.
+`rbac.Denied` is 403, `InvalidVersion` 400, `UnknownDeployment` 404 (also for one the caller may not see),
+and `DeployError` 409 (the request is understood, but the deployment's or the target's state refuses it:
+locked, already decided, not waiting...). Validation errors keep DRF's per-field messages under `errors`
+and sum them up in `detail`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler
 
 from chatops_site.catalog import rbac
-from chatops_site.deploys.engine import DeployError
+from chatops_site.deploys.engine import DeployError, UnknownDeployment
 from chatops_site.deploys.versions import InvalidVersion
 from costs.periods import PeriodError
 from costs.reports import UnknownService
@@ -31,6 +32,7 @@ def _version_error(text: str) -> exceptions.ValidationError:
 
 DOMAIN_ERRORS: dict[type[Exception], Callable[[str], exceptions.APIException]] = {
     rbac.Denied: exceptions.PermissionDenied,
+    UnknownDeployment: exceptions.NotFound,
     DeployError: Conflict,
     InvalidVersion: _version_error,
     PeriodError: exceptions.ValidationError,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth.models import User
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -78,12 +78,21 @@ def signed_in(request: Request) -> User:
     retrieve=extend_schema(summary="One service", responses={200: s.ServiceSerializer, **errors(404)}),
 )
 class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
-    """The catalog is open to every user, as `/status` is in chat."""
+    """The services with a target the user may view, and only those targets."""
 
     serializer_class = s.ServiceSerializer
-    queryset = Service.objects.prefetch_related("targets__environment")
     lookup_field = "name"
     lookup_value_regex = r"[-\w]+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Service.objects.none()
+        visible = scopes.targets_for(self.request.user)
+        return (
+            Service.objects.filter(targets__in=visible)
+            .distinct()
+            .prefetch_related(Prefetch("targets", queryset=visible.select_related("environment")))
+        )
 
     def get_serializer(self, *args, **kwargs):
         """Every target about to be shown gets its current version and lock, for all of them at once."""
@@ -192,9 +201,8 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return self._decide(engine.cancel, pk)
 
     def _decide(self, decision, pk: str, *args) -> Response:
-        """The buttons' rules: the engine checks the grant and the state, whoever may see the deployment."""
-        deployment = get_object_or_404(Deployment.objects.only("pk"), pk=pk)
-        decision(self.request.user, deployment.pk, *args)
+        """The buttons' rules: the engine checks the grant, then the state; what one may not see is a 404."""
+        deployment = decision(signed_in(self.request), int(pk), *args)
         log.info("api: %s %s #%s", self.request.user.get_username(), decision.__name__, deployment.pk)
         return self._answer(deployment.pk)
 
