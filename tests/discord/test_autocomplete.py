@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
 from bots.models import CommandRun
-from chatops_site.catalog.models import Service
+from chatops_site.catalog.models import DeployTarget, Environment, Grant, Service
 from chatops_site.deploys.models import Deployment, State
 from tests.deploys.helpers import target_of
 from tests.discord.conftest import interaction
@@ -21,6 +22,12 @@ def suggested(answer: dict) -> list[str]:
     assert answer["type"] == 8
     assert all(c["name"] == c["value"] for c in answer["data"]["choices"])
     return [c["value"] for c in answer["data"]["choices"]]
+
+
+@pytest.fixture(autouse=True)
+def fresh_minute():
+    """Each test starts with no lookups counted against its users."""
+    cache.clear()
 
 
 @pytest.fixture
@@ -39,7 +46,8 @@ def test_services_are_suggested_matching_what_was_typed(interact):
 
 
 def test_names_that_start_with_the_typed_text_come_first(interact):
-    Service.objects.create(name="gateway-api")
+    gateway = Service.objects.create(name="gateway-api")
+    DeployTarget.objects.create(service=gateway, environment=Environment.objects.get(name="dev"))
     assert suggested(interact(typing("status", "service", "api"))) == ["api", "gateway-api"]
 
 
@@ -70,3 +78,34 @@ def test_at_most_25_choices_are_offered(interact, alice):
 def test_other_options_get_no_suggestions_and_nothing_is_recorded(interact):
     assert suggested(interact(typing("lock", "reason", "fr"))) == []
     assert not CommandRun.objects.exists()
+
+
+def test_an_unlinked_user_gets_no_suggestions(interact):
+    stranger = typing("deploy", "service", "")
+    stranger["member"]["user"]["id"] = "999999"
+
+    assert suggested(interact(stranger)) == []
+
+
+def test_suggestions_are_only_of_what_the_user_may_view(interact, alice, history):
+    Grant.objects.filter(user=alice).delete()
+    Grant.objects.create(user=alice, action="view", service=Service.objects.get(name="web-app"))
+    Grant.objects.create(
+        user=alice,
+        action="view",
+        service=Service.objects.get(name="api"),
+        environment=Environment.objects.get(name="dev"),
+    )
+
+    assert suggested(interact(typing("deploy", "service", ""))) == ["api", "web-app"]
+    assert suggested(interact(typing("deploy", "environment", "", service="api"))) == ["dev"]
+    assert "v3" in suggested(interact(typing("deploy", "version", "v", service="web-app")))
+
+
+def test_a_user_typing_too_fast_gets_no_suggestions_for_the_rest_of_the_minute(interact, monkeypatch):
+    monkeypatch.setattr("bots.platforms.discord.autocomplete.PER_MINUTE", 2)
+
+    answers = [suggested(interact(typing("deploy", "service", ""))) for _ in range(3)]
+
+    assert answers[:2] == [["api", "web-app", "worker"]] * 2
+    assert answers[2] == []

@@ -97,8 +97,10 @@ def _command(interaction: dict) -> dict:
 
 
 def _autocomplete(interaction: dict) -> dict:
+    """Suggestions for the linked user who is typing (none for anyone else)."""
     options = (interaction.get("data") or {}).get("options") or []
-    return {"type": Callback.AUTOCOMPLETE_RESULT, "data": {"choices": choices(options)}}
+    user = command_engine.identify(_invocation(interaction, "", ""))
+    return {"type": Callback.AUTOCOMPLETE_RESULT, "data": {"choices": choices(options, user)}}
 
 
 def _button(interaction: dict) -> dict:
