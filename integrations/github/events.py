@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 
+from django.db.models import Q
 from django.utils import timezone
 
 from bots.notify import notify
 from bots.types import Reply
+from chatops_site import queue
 from chatops_site.catalog.models import RouteEvent
 from chatops_site.deploys import engine
 from integrations.github import news, runs
-from integrations.github.models import DeliveryOutcome, WebhookDelivery
+from integrations.github.models import LEASE, DeliveryOutcome, WebhookDelivery, lost
 
 log = logging.getLogger("chatops.github")
 
@@ -92,9 +94,12 @@ HANDLERS = {
 
 
 def handle(delivery_id: int) -> None:
-    """Task: handle one stored delivery. A second copy of the task finds it claimed and does nothing."""
-    claimed = WebhookDelivery.objects.filter(pk=delivery_id, outcome=DeliveryOutcome.RECEIVED).update(
-        outcome=DeliveryOutcome.HANDLING
+    """Task: handle one stored delivery. A second copy of the task finds it claimed and does nothing;
+    a claim whose lease ran out is taken over."""
+    now = timezone.now()
+    takeable = Q(outcome=DeliveryOutcome.RECEIVED) | Q(outcome=DeliveryOutcome.HANDLING, claimed_at__lt=now - LEASE)
+    claimed = WebhookDelivery.objects.filter(takeable, pk=delivery_id).update(
+        outcome=DeliveryOutcome.HANDLING, claimed_at=now
     )
     if not claimed:
         return
@@ -107,3 +112,13 @@ def handle(delivery_id: int) -> None:
         outcome, note = DeliveryOutcome.FAILED, f"{exc.__class__.__name__}: {exc}"
     delivery.outcome, delivery.note, delivery.handled_at = outcome, note, timezone.now()
     delivery.save(update_fields=["outcome", "note", "handled_at"])
+
+
+def recover() -> int:
+    """Scheduled: queue again the deliveries whose handling was lost with a worker or a queue."""
+    pks = list(WebhookDelivery.objects.filter(lost()).values_list("pk", flat=True)[:500])
+    for pk in pks:
+        queue.enqueue("integrations.github.events.handle", pk, group="github")
+    if pks:
+        log.warning("taking up %s GitHub deliveries whose handling was lost", len(pks))
+    return len(pks)

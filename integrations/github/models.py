@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -14,11 +17,25 @@ class DeliveryOutcome(models.TextChoices):
     FAILED = "failed", "failed"
 
 
+# A delivery claimed this long ago and not handled lost its worker; one received this long ago and not
+# claimed lost its task. Handling posts to a few channels, well within it.
+LEASE = timedelta(minutes=5)
+
+
+def lost(now: datetime | None = None) -> Q:
+    """Deliveries whose handling was lost: never taken up, or taken by a worker that died."""
+    cutoff = (now or timezone.now()) - LEASE
+    return Q(outcome=DeliveryOutcome.RECEIVED, received_at__lt=cutoff) | Q(
+        outcome=DeliveryOutcome.HANDLING, claimed_at__lt=cutoff
+    )
+
+
 class WebhookDelivery(models.Model):
     """One verified delivery from GitHub, keyed by its `X-GitHub-Delivery` GUID.
 
     The view stores it and enqueues its handling; a redelivery (same GUID) finds the row and does
-    nothing. The payload stays here so the queue carries only the row's id, whatever its size.
+    nothing, unless the handling was lost with its worker. The payload stays here so the queue carries
+    only the row's id, whatever its size.
     """
 
     delivery_id = models.CharField(max_length=100, unique=True)
@@ -30,6 +47,8 @@ class WebhookDelivery(models.Model):
     outcome = models.CharField(max_length=20, choices=DeliveryOutcome.choices, default=DeliveryOutcome.RECEIVED)
     note = models.TextField(blank=True, help_text="What the handler did, or why it did nothing.")
     received_at = models.DateTimeField(default=timezone.now)
+    # When a worker took it: a claim older than the lease belongs to a worker that died.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     handled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from django.conf import settings
 
 from chatops_site import queue
-from integrations.github.models import DeliveryOutcome, WebhookDelivery
+from integrations.github.models import DeliveryOutcome, WebhookDelivery, lost
 
 log = logging.getLogger("chatops.github")
 
@@ -85,6 +85,9 @@ def receive(body: bytes, headers) -> tuple[WebhookDelivery, bool]:
     )
     if created and delivery.outcome == DeliveryOutcome.RECEIVED:
         queue.enqueue("integrations.github.events.handle", delivery.pk, group="github")
-    if not created:
+    elif WebhookDelivery.objects.filter(lost(), pk=delivery.pk).exists():
+        log.warning("GitHub redelivered %s (%s), whose handling was lost; taking it up", delivery_id, event)
+        queue.enqueue("integrations.github.events.handle", delivery.pk, group="github")
+    elif not created:
         log.info("GitHub redelivered %s (%s); it was handled once already", delivery_id, event)
     return delivery, created
