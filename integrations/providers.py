@@ -90,6 +90,8 @@ class DeployProvider:
     """Base class: subclasses implement both methods for one outside system."""
 
     def dispatch(self, order: Order) -> Run:
+        """Start the run. From the second attempt on, an earlier attempt may have reached the system before
+        its answer (or its worker) was lost: the run it started is adopted, never doubled."""
         raise NotImplementedError
 
     def check(self, order: Order) -> RunStatus:

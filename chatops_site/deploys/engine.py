@@ -53,6 +53,9 @@ TRANSITIONS: dict[str, set[State]] = {
 LOST_CHECK_AFTER = 90
 # A provider that answered with an error is asked again this much later.
 RECHECK_AFTER_ERROR = 30
+# A claimed dispatch whose worker is gone: twice the task timeout, after which django-q has killed any
+# worker still on it, so a second attempt never runs beside the first.
+DISPATCH_LEASE = 2 * settings.Q_CLUSTER["timeout"]
 # Longer waits than this go through the scheduler (which looks every 30 s) instead of a sleeping task.
 SHORT_WAIT = 5.0
 
@@ -405,10 +408,15 @@ def fail(deployment_id: int, message: str) -> Deployment | None:
 
 
 def claim_dispatch(deployment_id: int, attempt: int) -> Order | None:
-    """Take dispatch attempt `attempt`; None when another copy of the task took it or the deployment moved on."""
+    """Take dispatch attempt `attempt`; None when another copy of the task took it or the deployment moved on.
+
+    The claim holds a lease (in `next_check_at`, unused while dispatching): if the worker dies, the sweep
+    books the next attempt, which asks the provider whether it saw this one before starting anything.
+    """
+    lease = timezone.now() + timedelta(seconds=DISPATCH_LEASE)
     claimed = Deployment.objects.filter(
         pk=deployment_id, state=State.DISPATCHING, dispatch_attempts=attempt - 1
-    ).update(dispatch_attempts=attempt)
+    ).update(dispatch_attempts=attempt, next_check_at=lease)
     return order_of(deployment_id) if claimed else None
 
 
@@ -490,7 +498,11 @@ def claim_announcement(event: DeploymentEvent) -> bool:
 
 
 def recover_lost_work(now: datetime) -> None:
-    """Book again the checks and dispatches whose task was lost, and start what waits behind nothing."""
+    """Book again the checks and dispatches whose task or worker was lost, and start what waits behind nothing.
+
+    A dispatch taken up again keeps its target blocked: the next attempt adopts the run the provider may
+    have started for the lost one (every provider's `dispatch` does for attempts after the first).
+    """
     lost = Deployment.objects.filter(state=State.RUNNING, next_check_at__lt=now - timedelta(seconds=LOST_CHECK_AFTER))
     for deployment_id, due in lost.values_list("pk", "next_check_at"):
         if due is not None:  # the filter says so; the type cannot
@@ -500,6 +512,10 @@ def recover_lost_work(now: datetime) -> None:
     )
     for deployment_id in stalled.values_list("pk", flat=True):
         _enqueue("dispatch", deployment_id, 1)
+    abandoned = Deployment.objects.filter(state=State.DISPATCHING, dispatch_attempts__gt=0, next_check_at__lt=now)
+    for deployment_id, attempts in abandoned.values_list("pk", "dispatch_attempts"):
+        log.warning("#%s: dispatch attempt %s was lost with its worker; trying again", deployment_id, attempts)
+        _enqueue("dispatch", deployment_id, attempts + 1)
     idle = DeployTarget.objects.filter(
         Exists(Deployment.objects.filter(target=OuterRef("pk"), state=State.QUEUED)),
         ~Exists(Deployment.objects.filter(target=OuterRef("pk"), state__in=ACTIVE_STATES)),

@@ -312,6 +312,37 @@ def test_a_worker_dying_mid_check_leaves_a_lease_that_sweep_picks_up(committed, 
     assert deployment.state == State.SUCCEEDED
 
 
+def test_a_worker_dying_mid_dispatch_gets_a_next_attempt_that_asks_the_provider_first(committed, fake_provider, alice):
+    provider = fake_provider(dispatches=[Run("run-1", check_in=3600)])
+    seen: list[int] = []
+    provider.during_dispatch = lambda order: seen.append(order.attempt)
+    deployment = dispatching(alice)
+    assert engine.claim_dispatch(deployment.pk, 1) is not None  # the worker claimed attempt 1, then died
+    with committed():
+        tasks.sweep()  # its lease has not run out: nothing to do yet
+    assert seen == []
+
+    passed = timezone.now() - timedelta(seconds=1)
+    Deployment.objects.filter(pk=deployment.pk).update(next_check_at=passed)
+    with committed():
+        tasks.sweep()
+
+    deployment.refresh_from_db()
+    assert seen == [2]  # the provider is told an earlier attempt may have reached it
+    assert (deployment.state, deployment.provider_run_id, deployment.dispatch_attempts) == (State.RUNNING, "run-1", 2)
+
+
+def test_a_dispatch_claim_lasts_twice_the_task_timeout(alice, settings):
+    deployment = dispatching(alice)
+    before = timezone.now()
+
+    engine.claim_dispatch(deployment.pk, 1)
+
+    deployment.refresh_from_db()
+    lease = (deployment.next_check_at - before).total_seconds()
+    assert 2 * settings.Q_CLUSTER["timeout"] - 1 <= lease <= 2 * settings.Q_CLUSTER["timeout"] + 1
+
+
 # announce
 
 
