@@ -55,7 +55,7 @@ LOST_CHECK_AFTER = 90
 RECHECK_AFTER_ERROR = 30
 # A claimed dispatch whose worker is gone: twice the task timeout, after which django-q has killed any
 # worker still on it, so a second attempt never runs beside the first.
-DISPATCH_LEASE = 2 * settings.Q_CLUSTER["timeout"]
+DISPATCH_LEASE = 2 * int(settings.Q_CLUSTER["timeout"])
 # Longer waits than this go through the scheduler (which looks every 30 s) instead of a sleeping task.
 SHORT_WAIT = 5.0
 
