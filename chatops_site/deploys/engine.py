@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.models import Schedule
 
 from chatops_site import metrics, queue
@@ -55,7 +56,7 @@ LOST_CHECK_AFTER = 90
 RECHECK_AFTER_ERROR = 30
 # A claimed dispatch whose worker is gone: twice the task timeout, after which django-q has killed any
 # worker still on it, so a second attempt never runs beside the first.
-DISPATCH_LEASE = 2 * int(settings.Q_CLUSTER["timeout"])
+DISPATCH_LEASE = 2 * (Conf.TIMEOUT or 60)
 # Longer waits than this go through the scheduler (which looks every 30 s) instead of a sleeping task.
 SHORT_WAIT = 5.0
 

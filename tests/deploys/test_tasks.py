@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django_q.conf import Conf
 from django_q.models import Schedule
 
 from bots.models import CommandRun, ConsoleMessage
@@ -332,7 +333,7 @@ def test_a_worker_dying_mid_dispatch_gets_a_next_attempt_that_asks_the_provider_
     assert (deployment.state, deployment.provider_run_id, deployment.dispatch_attempts) == (State.RUNNING, "run-1", 2)
 
 
-def test_a_dispatch_claim_lasts_twice_the_task_timeout(alice, settings):
+def test_a_dispatch_claim_lasts_twice_the_task_timeout(alice):
     deployment = dispatching(alice)
     before = timezone.now()
 
@@ -340,7 +341,7 @@ def test_a_dispatch_claim_lasts_twice_the_task_timeout(alice, settings):
 
     deployment.refresh_from_db()
     lease = (deployment.next_check_at - before).total_seconds()
-    assert 2 * settings.Q_CLUSTER["timeout"] - 1 <= lease <= 2 * settings.Q_CLUSTER["timeout"] + 1
+    assert 2 * Conf.TIMEOUT - 1 <= lease <= 2 * Conf.TIMEOUT + 1
 
 
 # announce
