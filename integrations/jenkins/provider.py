@@ -4,7 +4,8 @@ The job is built with parameters SERVICE, ENV, VERSION and DEPLOYMENT_ID; a roll
 job with the version the engine chose. Jenkins first queues the request: we follow the queue item until
 it names its build, then the build until it has a result. Jenkins forgets a queue item about five minutes
 after it leaves the queue, so the item is polled promptly; if it was forgotten anyway, the build is found
-among the job's recent builds by its DEPLOYMENT_ID.
+among the job's recent builds by its DEPLOYMENT_ID. The same search, in the queue and then among the
+builds, comes before a second dispatch attempt: the first may have reached Jenkins before it was lost.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ class JenkinsProvider(DeployProvider):
     def dispatch(self, order: Order) -> Run:
         job = _job(order)
         client = JenkinsClient()
+        if order.attempt > 1:
+            earlier = self._earlier(client, job, order.deployment_id)
+            if earlier is not None:
+                return earlier
         queue_url = client.trigger(
             job,
             {
@@ -98,6 +103,25 @@ class JenkinsProvider(DeployProvider):
         state = "succeeded" if result == "SUCCESS" else "failed"
         detail = f"{name} {RESULTS.get(result, f'ended {result}')}"
         return RunStatus(state, detail, url=console, data=data, run_id=run_id)
+
+    def _earlier(self, client: JenkinsClient, job: str, deployment_id: int) -> Run | None:
+        """The queue item or build an earlier attempt of this deployment started, if Jenkins has one."""
+        tree = "items[url,task[url],actions[parameters[name,value]]]"
+        queued = (client.read(client.base + "/queue", "the build queue", tree=tree) or {}).get("items") or []
+        for item in queued:
+            same_job = (item.get("task") or {}).get("url", "").rstrip("/") == client.job_url(job).rstrip("/")
+            if same_job and _deployment_id(item) == str(deployment_id):
+                queue_url = client.base + "/" + str(item["url"]).lstrip("/")
+                item_id = queue_url.rstrip("/").rsplit("/", 1)[-1]
+                data = {"job": job, "queue_url": queue_url}
+                return Run(f"{job} queue item {item_id}", url=client.job_url(job), check_in=QUEUE_CHECK, data=data)
+        try:
+            build_url = self._forgotten_item(client, job, deployment_id)
+        except ProviderError:
+            return None
+        number = build_url.rstrip("/").rsplit("/", 1)[-1]
+        data = {"job": job, "build_url": build_url}
+        return Run(f"{job} #{number}", url=build_url.rstrip("/") + "/console", check_in=BUILD_CHECK, data=data)
 
     def _forgotten_item(self, client: JenkinsClient, job: str, deployment_id: int) -> str:
         """The URL of this deployment's build, looked up by its DEPLOYMENT_ID parameter."""

@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from bots.models import ConsoleMessage
+from chatops_site.deploys import engine
 from chatops_site.deploys.models import Deployment, Kind, State
+from integrations.jenkins.client import JenkinsClient
+from integrations.jenkins.provider import JenkinsProvider
 from tests.deploys.helpers import path, target_of
 
 
@@ -231,3 +235,40 @@ def test_rollback_on_jenkins_builds_the_same_job_with_the_last_good_version(jenk
     assert jenkins.triggers()[-1].form()["DEPLOYMENT_ID"] == str(rollback.pk)
     assert path(rollback)[-1] == (State.RUNNING, State.SUCCEEDED)
     assert channel()[-1].splitlines()[0] == f"✅ Rollback #{rollback.pk} of web-app v1 to staging succeeded"
+
+
+# A second attempt after the first was lost with its worker
+
+
+@pytest.mark.parametrize("started", [False, True], ids=["still-queued", "building"])
+def test_a_second_dispatch_attempt_adopts_what_the_first_started_instead_of_building_twice(jenkins, alice, started):
+    jenkins.job("deploy-web", waits=5)
+    deployment = Deployment.objects.create(
+        target=target_of("web-app", "staging"), version="v1", requested_by=alice, state=State.DISPATCHING
+    )
+    provider = JenkinsProvider()
+    first = provider.dispatch(engine.order(deployment))  # reached Jenkins; then the worker died
+    if started:
+        for _ in range(6):
+            JenkinsClient().read(first.data["queue_url"], "the item")
+
+    deployment.dispatch_attempts = 2
+    second = provider.dispatch(engine.order(deployment))
+
+    assert len(jenkins.triggers()) == 1
+    if started:
+        assert second.data["build_url"] == f"{jenkins.url}/job/deploy-web/1/"
+    else:
+        assert second.data["queue_url"] == first.data["queue_url"]
+
+
+def test_a_second_attempt_triggers_when_jenkins_never_saw_the_first(jenkins, alice):
+    jenkins.job("deploy-web")
+    deployment = Deployment.objects.create(
+        target=target_of("web-app", "staging"), version="v1", requested_by=alice, state=State.DISPATCHING
+    )
+    deployment.dispatch_attempts = 2
+
+    JenkinsProvider().dispatch(engine.order(deployment))
+
+    assert len(jenkins.triggers()) == 1

@@ -68,6 +68,7 @@ class JenkinsStub(StubServer):
         self.route("GET", r"/crumbIssuer/api/json", self._crumb)
         self.route("POST", r"/(?P<job>(job/[^/]+/)+)buildWithParameters", self._trigger)
         self.route("GET", r"/queue/item/(?P<id>\d+)/api/json", self._item)
+        self.route("GET", r"/queue/api/json", self._queue)
         self.route("GET", r"/(?P<job>(job/[^/]+/)+)api/json", self._job)
         self.route("GET", r"/(?P<job>(job/[^/]+/)+)(?P<number>\d+)/api/json", self._build)
 
@@ -126,6 +127,22 @@ class JenkinsStub(StubServer):
         self.items[item_id] = Item(job, call.form())
         return Answer(self.trigger_status, "", {"Location": f"{self.url}/queue/item/{item_id}/"})
 
+    def _queue(self, call: Call):
+        """What waits in the queue: items whose build has not started, with their job and parameters."""
+        if refusal := self._refusal(call):
+            return refusal
+        waiting = [(item_id, item) for item_id, item in self.items.items() if item.build is None]
+        return {
+            "items": [
+                {
+                    "url": f"queue/item/{item_id}/",
+                    "task": {"name": item.job.name.rsplit("/", 1)[-1], "url": self._job_url(item.job)},
+                    "actions": [{"parameters": [{"name": k, "value": v} for k, v in item.parameters.items()]}],
+                }
+                for item_id, item in waiting
+            ]
+        }
+
     def _item(self, call: Call):
         if refusal := self._refusal(call):
             return refusal
@@ -180,5 +197,7 @@ class JenkinsStub(StubServer):
         }
 
     def _build_url(self, build: Build) -> str:
-        path = "".join(f"/job/{part}" for part in build.job.name.split("/"))
-        return f"{self.url}{path}/{build.number}/"
+        return f"{self._job_url(build.job)}{build.number}/"
+
+    def _job_url(self, job: Job) -> str:
+        return self.url + "".join(f"/job/{part}" for part in job.name.split("/")) + "/"
