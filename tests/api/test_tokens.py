@@ -1,0 +1,133 @@
+"""API tokens: hashed at rest, expiring, revocable, several per user; no key in the admin."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from django.apps import apps
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from chatops_site.web.models import ApiToken
+
+
+def sending(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def test_the_database_keeps_a_digest_of_the_key_never_the_key(alice, api_key):
+    key = api_key(alice)
+
+    (row,) = ApiToken.objects.values()
+    assert not any(key in str(value) for value in row.values())
+    assert row["digest"] == hashlib.sha512(key.encode()).hexdigest()
+    assert len(key) == 64  # 256 random bits, hex
+
+
+def test_a_stolen_row_is_no_token(alice, api_key):
+    api_key(alice)
+    row = ApiToken.objects.get()
+
+    for sent in (row.digest, row.token_key):
+        response = sending(sent).get("/api/v1/services/")
+        assert response.status_code == 401 and response.json() == {"detail": "Invalid token."}
+
+
+def test_a_token_expires_after_90_days_by_default(alice, api_key):
+    api_key(alice)
+    left = ApiToken.objects.get().expiry - timezone.now()
+    assert timedelta(days=90) - timedelta(minutes=1) < left <= timedelta(days=90)
+
+
+def test_an_expired_token_is_refused_with_a_detail_that_says_so(alice, api_key):
+    key = api_key(alice, "ci")
+    ApiToken.objects.update(expiry=timezone.now() - timedelta(seconds=1))
+    expiry = ApiToken.objects.get().expiry_text
+
+    for _ in range(2):  # still the same answer: the token is not deleted behind its owner's back
+        response = sending(key).get("/api/v1/services/")
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == "Token"
+        assert response.json() == {
+            "detail": f"This API token (ci) expired on {expiry}: make a new one on your profile page."
+        }
+    assert ApiToken.objects.exists()
+
+
+def test_a_revoked_token_is_refused(alice, api_key):
+    key = api_key(alice)
+    assert sending(key).get("/api/v1/services/").status_code == 200
+
+    ApiToken.objects.get().delete()
+
+    response = sending(key).get("/api/v1/services/")
+    assert response.status_code == 401 and response.json() == {"detail": "Invalid token."}
+
+
+def test_several_tokens_per_user_each_act_as_that_user(alice, bob, api_key):
+    keys = {"ci": api_key(alice, "ci"), "laptop": api_key(alice, "laptop"), "bob's": api_key(bob)}
+
+    assert ApiToken.objects.filter(user=alice).count() == 2
+    asked = {"service": "web-app", "environment": "dev", "action": "deploy"}
+    requesters = {
+        name: sending(key).post("/api/v1/deployments/", asked).json()["requested_by"] for name, key in keys.items()
+    }
+    assert requesters == {"ci": "alice", "laptop": "alice", "bob's": "bob"}
+
+
+def test_the_last_use_is_recorded_at_most_once_a_minute(alice, api_key):
+    key = api_key(alice)
+    assert ApiToken.objects.get().last_used is None
+
+    sending(key).get("/api/v1/environments/")
+    first = ApiToken.objects.get().last_used
+    assert first is not None and timezone.now() - first < timedelta(seconds=10)
+
+    sending(key).get("/api/v1/environments/")
+    assert ApiToken.objects.get().last_used == first
+
+    ApiToken.objects.update(last_used=first - timedelta(minutes=2))
+    sending(key).get("/api/v1/environments/")
+    assert ApiToken.objects.get().last_used > first
+
+
+def test_an_inactive_users_token_is_refused(alice, api_key):
+    key = api_key(alice)
+    alice.is_active = False
+    alice.save()
+
+    response = sending(key).get("/api/v1/services/")
+    assert response.status_code == 401 and response.json() == {"detail": "User inactive or deleted."}
+
+
+# The admin: who holds which token; no key
+
+
+def test_the_admin_lists_tokens_without_their_keys(admin_client, alice, api_key):
+    key = api_key(alice, "ci")
+    token = ApiToken.objects.get()
+
+    page = admin_client.get(reverse("admin:web_apitoken_changelist")).content.decode()
+    assert "ci" in page and "alice" in page and token.starts_with in page
+    assert key not in page and key[: len(token.starts_with) + 1] not in page
+
+    detail = admin_client.get(reverse("admin:web_apitoken_change", args=[token.pk])).content.decode()
+    assert key[: len(token.starts_with) + 1] not in detail and 'name="name"' not in detail
+
+
+def test_the_admin_makes_no_token_and_revokes_by_deleting(admin_client, alice, api_key):
+    api_key(alice)
+    token = ApiToken.objects.get()
+
+    assert admin_client.get(reverse("admin:web_apitoken_add")).status_code == 403
+    assert admin_client.post(reverse("admin:web_apitoken_delete", args=[token.pk]), {"post": "yes"}).status_code == 302
+    assert not ApiToken.objects.exists()
+
+
+def test_drf_plain_text_tokens_are_gone(admin_client, db):
+    assert not apps.is_installed("rest_framework.authtoken")
+    assert "authtoken" not in admin_client.get(reverse("admin:index")).content.decode()
