@@ -1,11 +1,14 @@
-"""API tokens: hashed at rest, expiring, revocable, several per user; no key in the admin."""
+"""API tokens: hashed at rest, expiring, revocable, several per user; made by `api_token`; no key in the admin."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from io import StringIO
 
+import pytest
 from django.apps import apps
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -102,6 +105,37 @@ def test_an_inactive_users_token_is_refused(alice, api_key):
 
     response = sending(key).get("/api/v1/services/")
     assert response.status_code == 401 and response.json() == {"detail": "User inactive or deleted."}
+
+
+# `manage.py api_token`
+
+
+def test_api_token_prints_the_key_as_the_last_word_of_its_last_line(alice):
+    out = StringIO()
+    call_command("api_token", "alice", "--name", "release script", "--days", "7", stdout=out)
+
+    key = out.getvalue().splitlines()[-1].split()[-1]
+    token = ApiToken.objects.get()
+    assert token.name == "release script" and token.user == alice
+    assert timedelta(days=7) - timedelta(minutes=1) < token.expiry - timezone.now() <= timedelta(days=7)
+    assert out.getvalue().startswith(f"API token 'release script' for alice, expires {token.expiry_text}.")
+    assert sending(key).get("/api/v1/services/").status_code == 200
+
+
+def test_api_token_defaults_to_the_configured_expiry(alice):
+    call_command("api_token", "alice", stdout=StringIO())
+    assert ApiToken.objects.get().expiry - timezone.now() > timedelta(days=89)
+
+
+def test_api_token_for_an_unknown_user_fails(db):
+    with pytest.raises(CommandError, match="there is no user 'nobody'"):
+        call_command("api_token", "nobody", stdout=StringIO())
+    assert not ApiToken.objects.exists()
+
+
+def test_api_token_refuses_a_token_that_never_works(alice):
+    with pytest.raises(CommandError, match="--days must be at least 1"):
+        call_command("api_token", "alice", "--days", "0", stdout=StringIO())
 
 
 # The admin: who holds which token; no key
