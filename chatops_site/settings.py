@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -71,7 +72,8 @@ INSTALLED_APPS = [
     "chatops_site.ops",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens: the model is chatops_site.web's ApiToken (KNOX_TOKEN_MODEL below), knox supplies the hashing.
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -168,13 +170,22 @@ LOGOUT_REDIRECT_URL = "login"
 # The REST API (/api/v1/): tokens for tools, the session for the dashboard's own calls; see chatops_site/web/api.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "chatops_site.web.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "chatops_site.web.api.errors.handle",
 }
+# API tokens: `Authorization: Token <key>`, as DRF's own tokens were, so clients only need a new key.
+CHATOPS_API_TOKEN_DAYS = int(env("CHATOPS_API_TOKEN_DAYS", "90"))
+if CHATOPS_API_TOKEN_DAYS < 1:
+    raise ImproperlyConfigured(f"CHATOPS_API_TOKEN_DAYS must be at least 1, not {CHATOPS_API_TOKEN_DAYS}")
+# The name of the model knox keeps tokens in (a name, not a secret).
+KNOX_TOKEN_MODEL = "web.ApiToken"  # noqa: S105
+# knox's migrations would make its own token table, which ApiToken replaces.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {"TOKEN_TTL": timedelta(days=CHATOPS_API_TOKEN_DAYS), "AUTH_HEADER_PREFIX": "Token"}
 SPECTACULAR_SETTINGS = {
     "TITLE": "ChatOps control room API",
     "DESCRIPTION": "Deploys, approvals, locks, command history and costs, under the same RBAC as chat. "

@@ -10,6 +10,7 @@ from bots.platforms.console import WORKSPACE
 from bots.types import Invocation
 from chatops_site.demo import seed_catalog
 from chatops_site.deploys import engine, tasks
+from chatops_site.web.models import ApiToken
 
 
 @pytest.fixture
@@ -31,6 +32,16 @@ def bob(catalog):
 @pytest.fixture
 def carol(catalog):
     return get_user_model().objects.get(username="carol")
+
+
+@pytest.fixture
+def api_key(db):
+    """`api_key(alice)`: the key of a new API token of hers, made where the profile page and `api_token` make it."""
+
+    def make(user, name: str = "tests") -> str:
+        return ApiToken.issue(user, name)[1]
+
+    return make
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ urlpatterns = [
     path("costs/", views.costs, name="costs"),
     path("services/", views.services, name="services"),
     path("profile/", views.profile, name="profile"),
-    path("profile/token/", views.create_token, name="create-token"),
-    path("profile/token/revoke/", views.revoke_token, name="revoke-token"),
+    path("profile/tokens/", views.create_token, name="create-token"),
+    path("profile/tokens/revoke/", views.revoke_token, name="revoke-token"),
     path("command/", views.command, name="command"),
     path("command/<int:run_id>/messages/", views.follow_ups, name="follow-ups"),
 ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from rest_framework.authtoken.models import Token
 
 from bots.models import CommandRun
 from chatops_site.catalog import rbac
@@ -17,7 +18,8 @@ from chatops_site.deploys import engine
 from chatops_site.deploys.models import State
 from chatops_site.web import board, command_box, keyset, links, scopes, spend
 from chatops_site.web.filters import CommandRunFilter, DeploymentFilter
-from chatops_site.web.forms import CommandForm
+from chatops_site.web.forms import ApiTokenForm, CommandForm
+from chatops_site.web.models import ApiToken
 from chatops_site.web.spend import CostsForm
 from costs import reports
 
@@ -104,32 +106,46 @@ def services(request):
 
 @login_required
 def profile(request):
+    return _profile(request, ApiTokenForm())
+
+
+def _profile(request, form: ApiTokenForm, made: tuple[ApiToken, str] | None = None, status: int = 200):
     user = request.user
     context = {
-        "token": Token.objects.filter(user=user).first(),
+        "tokens": ApiToken.objects.filter(user=user),
+        "token_form": form,
+        "token_days": settings.CHATOPS_API_TOKEN_DAYS,
+        "made": made,
         "grants": Grant.objects.filter(Q(user=user) | Q(group__in=user.groups.all())).select_related(
             "service", "environment", "group"
         ),
         "identities": ChatIdentity.objects.filter(user=user),
     }
-    return render(request, "web/profile.html", context)
+    return render(request, "web/profile.html", context, status=status)
 
 
+@never_cache
 @login_required
 @require_POST
 def create_token(request):
-    """A new API token; the old one (if any) stops working. The key is shown this once."""
-    Token.objects.filter(user=request.user).delete()
-    token = Token.objects.create(user=request.user)
-    messages.success(request, f"Your new API token: {token.key} - copy it now, it is not shown again.")
-    return redirect("web:profile")
+    """A new named API token. Its key is in this answer only, which no cache keeps: a redirect would have to
+    carry it through the session (the database) or a cookie."""
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return _profile(request, form, status=400)
+    made = ApiToken.issue(request.user, form.cleaned_data["name"])
+    return _profile(request, ApiTokenForm(), made=made, status=201)
 
 
 @login_required
 @require_POST
 def revoke_token(request):
-    deleted, _ = Token.objects.filter(user=request.user).delete()
-    messages.info(request, "Your API token is revoked." if deleted else "You had no API token.")
+    token = ApiToken.objects.filter(user=request.user, pk=request.POST.get("token", "")).first()
+    if token is None:
+        messages.warning(request, "You have no such API token.")
+    else:
+        token.delete()
+        messages.info(request, f"The API token {token.name} is revoked: it no longer opens the API.")
     return redirect("web:profile")
 
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from chatops_site.deploys.models import Deployment
@@ -16,8 +15,8 @@ from costs.periods import utc_today
 
 
 @pytest.fixture
-def api(catalog, django_capture_on_commit_callbacks):
-    """`api("alice").post(...)`: a client sending alice's token; `api(None)` sends none. Tasks run on commit."""
+def api(catalog, api_key, django_capture_on_commit_callbacks):
+    """`api("alice").post(...)`: a client sending a token of alice's; `api(None)` sends none. Tasks run on commit."""
 
     class Client(APIClient):
         def generic(self, *args, **kwargs):
@@ -28,8 +27,7 @@ def api(catalog, django_capture_on_commit_callbacks):
         made = Client()
         if username is not None:
             user, _ = get_user_model().objects.get_or_create(username=username)
-            token, _ = Token.objects.get_or_create(user=user)
-            made.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            made.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
         return made
 
     return client

@@ -110,3 +110,26 @@ def costs(site):
         day = start + timedelta(days=i)
         rows += [(day, "Amazon EC2", "web-app", Decimal(20 + i % 7)), (day, "Amazon S3", "api", Decimal(4))]
     store.replace_days(start, end, rows, estimated={end})
+
+
+def test_alice_makes_an_api_token_sees_its_key_once_and_revokes_it(visit):
+    tab = visit("alice", PHONE)
+    page = tab.open("/profile/")
+
+    page.fill("#id_name", "release script")
+    page.click("text=Create a token")
+
+    key = page.locator("#new-key").inner_text()
+    assert len(key) == 64
+    row = page.locator("table.tokens tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("release script")
+    expect(row).to_contain_text("never")
+    tab.screenshot("profile-new-token-390px")
+    assert tab.sideways_overflow() <= 0
+
+    page = tab.open("/profile/")
+    assert key not in page.content()
+    page.click("text=Revoke release script")
+    expect(page.locator(".messages")).to_contain_text("The API token release script is revoked")
+    expect(page.locator("#api-tokens")).to_contain_text("No tokens yet.")

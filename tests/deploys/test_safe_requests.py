@@ -8,7 +8,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from bots.models import CommandRun, Outcome
 from chatops_site.catalog.models import Action, ChatIdentity, DeployTarget, Grant
@@ -67,12 +66,11 @@ def test_the_command_box_refuses_a_hostile_version(catalog, django_capture_on_co
     assert not Deployment.objects.exists()
 
 
-def test_the_rest_api_refuses_a_hostile_version_with_400(catalog):
-    token, _ = Token.objects.get_or_create(user=get_user_model().objects.get(username="alice"))
+def test_the_rest_api_refuses_a_hostile_version_with_400(alice, api_key):
     body = {"service": "web-app", "environment": "staging", "version": "$(id)", "action": "deploy"}
 
     response = Client().post(
-        "/api/v1/deployments/", body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {token.key}"
+        "/api/v1/deployments/", body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {api_key(alice)}"
     )
 
     assert response.status_code == 400
