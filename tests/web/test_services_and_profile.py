@@ -9,9 +9,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from chatops_site.web.models import ApiToken
-
 from chatops_site.catalog.models import Action, Grant
+from chatops_site.web.models import ApiToken
 
 
 def test_services_link_to_their_repository_and_what_runs_where(client_as, say):
