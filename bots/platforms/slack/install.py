@@ -6,15 +6,17 @@ single-workspace setup can skip the install and set `SLACK_BOT_TOKEN` instead.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from slack_sdk.oauth import AuthorizeUrlGenerator
 
 from bots.models import SlackInstallation, SlackOAuthState
-from bots.platforms.slack.api import call
+from bots.platforms.slack.api import SlackAPI, call
 from chatops_site import crypto
 
 # What the bot asks for: slash commands, posting (also to public channels it was not invited to),
@@ -57,6 +59,30 @@ def bot_token(team_id: str = "") -> str:
     if settings.SLACK_BOT_TOKEN:
         return settings.SLACK_BOT_TOKEN
     raise InstallError(f"no Slack bot token for workspace {team_id or '?'}: install the app or set SLACK_BOT_TOKEN")
+
+
+def own_token(team_id: str, timeout: float) -> str:
+    """The bot token of this very workspace, or "" when no token is known to be its own.
+
+    `bot_token` lends SLACK_BOT_TOKEN to any team, which costs at worst a failed post; believing what
+    Slack says about a user (the link by email) needs that team's own token. An installation is tied to
+    its team by Slack's answer at install. SLACK_BOT_TOKEN names no team, and the settings do not say
+    which team it was made in, so Slack is asked once (`auth.test`) and the answer is kept.
+    """
+    installation = SlackInstallation.objects.filter(team_id=team_id).first() if team_id else None
+    if installation is not None:
+        return decrypt(installation.bot_token_encrypted)
+    token = settings.SLACK_BOT_TOKEN
+    return token if token and team_id and _team_of(token, timeout) == team_id else ""
+
+
+def _team_of(token: str, timeout: float) -> str:
+    key = "slack-token-team:" + hashlib.sha256(token.encode()).hexdigest()
+    team = cache.get(key)
+    if team is None:
+        team = SlackAPI(token, timeout=timeout).team()
+        cache.set(key, team, timeout=None)  # a token never moves to another workspace
+    return team
 
 
 def authorize_url(redirect_uri: str) -> str:
