@@ -1,4 +1,5 @@
-"""Slack OAuth v2 install: single-use `state`, the code exchange, and bot tokens encrypted at rest.
+"""Slack OAuth v2 install: a single-use `state` bound to the admin's session, the code exchange, and bot
+tokens encrypted at rest.
 
 A workspace that installed the app through `/slack/install` is served with its own bot token; a
 single-workspace setup can skip the install and set `SLACK_BOT_TOKEN` instead.
@@ -7,9 +8,11 @@ single-workspace setup can skip the install and set `SLACK_BOT_TOKEN` instead.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +25,10 @@ from chatops_site import crypto
 # What the bot asks for: slash commands, posting (also to public channels it was not invited to),
 # mentions, and reading a user's email for the optional link by email.
 BOT_SCOPES = ["commands", "chat:write", "chat:write.public", "app_mentions:read", "users:read", "users:read.email"]
+# A random nonce kept in the admin's session ties each state to that session and that admin; the database
+# keeps only a hash. Not the session key itself: that changes when the admin logs in again, and it opens
+# the session.
+SESSION_NONCE = "slack_install_nonce"
 
 
 class InstallError(Exception):
@@ -85,23 +92,39 @@ def _team_of(token: str, timeout: float) -> str:
     return team
 
 
-def authorize_url(redirect_uri: str) -> str:
-    """Where to send the admin: Slack's authorize page, with a fresh single-use state."""
+def authorize_url(redirect_uri: str, session: SessionBase, user_id: int) -> str:
+    """Where to send the admin: Slack's authorize page, with a fresh single-use state for this session."""
     state = secrets.token_urlsafe(32)
-    SlackOAuthState.objects.create(state=state, created_at=timezone.now())
+    nonce = session.setdefault(SESSION_NONCE, secrets.token_urlsafe(32))
+    SlackOAuthState.objects.create(state=state, created_at=timezone.now(), session_hash=_binding(user_id, nonce))
     generator = AuthorizeUrlGenerator(client_id=settings.SLACK_CLIENT_ID, scopes=BOT_SCOPES, redirect_uri=redirect_uri)
     return generator.generate(state)
 
 
-def consume_state(state: str) -> None:
-    """Accept a state once, and only while it is fresh."""
+def consume_state(state: str, session: SessionBase, user_id: int | None) -> None:
+    """Accept a state once, only while it is fresh, and only in the session of the admin who started it.
+
+    A state that comes back anywhere else is refused and left unused rather than burnt: without that
+    session it is worth nothing to whoever holds it, and an admin whose Slack page opened in another
+    browser can still finish by opening the same link where they started. It expires as any other.
+    """
     with transaction.atomic():
         found = SlackOAuthState.objects.select_for_update().filter(state=state).first() if state else None
         if found is None:
             raise InstallError("this install link is unknown or was already used; start again from /slack/install")
+        nonce = session.get(SESSION_NONCE) or ""
+        if not (nonce and user_id and hmac.compare_digest(found.session_hash, _binding(user_id, nonce))):
+            raise InstallError(
+                "this install was started in another browser session: open the link in the browser where "
+                "the admin who started it is logged in, or start again from /slack/install"
+            )
         found.delete()
     if found.created_at + SlackOAuthState.LIFETIME < timezone.now():
         raise InstallError("this install link has expired; start again from /slack/install")
+
+
+def _binding(user_id: int, nonce: str) -> str:
+    return hashlib.sha256(f"{user_id}:{nonce}".encode()).hexdigest()
 
 
 def complete(code: str, redirect_uri: str) -> SlackInstallation:
