@@ -7,31 +7,12 @@ for session-authenticated writes, and these tests show that it does.
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from bots.models import CommandRun
 from chatops_site.deploys.models import Deployment, Lock, State
-
-
-@pytest.fixture
-def browser(catalog):
-    """`browser("alice")`: a logged-in browser whose writes are checked for CSRF, as a real one's are."""
-
-    def open_as(username: str) -> Client:
-        made = Client(enforce_csrf_checks=True)
-        made.force_login(get_user_model().objects.get(username=username))
-        return made
-
-    return open_as
-
-
-def csrf_token(browser: Client) -> str:
-    """The token a page gives its forms (and the cookie its script reads)."""
-    assert browser.get("/").status_code == 200
-    return browser.cookies["csrftoken"].value
-
+from tests.security.conftest import csrf_token
 
 # The dashboard's forms
 
