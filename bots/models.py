@@ -168,13 +168,17 @@ class SlackInstallation(models.Model):
 
 
 class SlackOAuthState(models.Model):
-    """The `state` of one install attempt: single use (the callback deletes it) and short-lived."""
+    """The `state` of one install attempt: single use (the callback deletes it), short-lived, and good only
+    in the browser session of the admin who started it."""
 
     # How long an admin has between leaving for Slack's authorize page and coming back.
     LIFETIME = timedelta(minutes=10)
 
     state = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(db_index=True)
+    session_hash = models.CharField(
+        max_length=64, help_text="SHA-256 of the starting admin's user id and the nonce kept in their session."
+    )
 
     def __str__(self) -> str:
         return f"install state from {self.created_at:%Y-%m-%d %H:%M}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 from urllib.parse import urlencode
@@ -195,3 +197,24 @@ def test_a_delivery_without_its_id_is_a_bad_request(client, settings, db):
 
 def test_only_post_is_served(client, db):
     assert client.get("/github/webhook").status_code == 405
+
+
+def test_a_valid_sha1_signature_alone_is_refused(client, settings, db, caplog, everything_to_news):
+    """GitHub still sends the legacy `X-Hub-Signature` (HMAC-SHA1); only the SHA-256 one is trusted."""
+    settings.GITHUB_WEBHOOK_SECRET = SECRET
+    caplog.set_level(logging.INFO, logger="chatops")
+    body = fixture_bytes(OPENED)
+    sha1 = "sha1=" + hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+
+    response = client.post(
+        "/github/webhook",
+        data=body,
+        content_type="application/json",
+        headers={"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "sha1-only", "X-Hub-Signature": sha1},
+    )
+
+    assert response.status_code == 401
+    assert WebhookDelivery.objects.count() == 0 and ConsoleMessage.objects.count() == 0
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "chatops.github"]
+    assert "refused GitHub delivery 'sha1-only'" in line
+    assert "Codertocat" not in caplog.text

@@ -13,10 +13,9 @@ from django.core.cache import cache
 from slack_sdk.signature import SignatureVerifier
 
 from chatops_site.catalog.models import ChatIdentity, DeployTarget
-from tests.stubs.slack_api import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, SlackApi
+from tests.stubs.slack_api import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, TEAM, SlackApi
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-TEAM = "T0001"
 CHANNEL = "C0CHAT"
 DEPLOY_CHANNEL = "C0DEPLOY"
 USERS = {"alice": "U0ALICE", "bob": "U0BOB", "carol": "U0CAROL"}
@@ -74,12 +73,12 @@ class SlackClient:
                 path, data=body, content_type=content_type, headers={**signed_headers(body), **(headers or {})}
             )
 
-    def command(self, line: str, user: str = "alice", channel: str = CHANNEL, **kwargs):
+    def command(self, line: str, user: str = "alice", channel: str = CHANNEL, team: str = TEAM, **kwargs):
         command, _, text = line.partition(" ")
         n = next(_ids)
         form = {
             "token": "legacy",
-            "team_id": TEAM,
+            "team_id": team,
             "team_domain": "acme",
             "channel_id": channel,
             "channel_name": "ops",

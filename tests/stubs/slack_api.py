@@ -1,7 +1,9 @@
 """A local Slack: the Web API methods the product calls, and `response_url`s, as Slack serves them.
 
-It checks the bot token like Slack does (`invalid_auth` otherwise), keeps the messages it was asked
-to post and update per channel and `ts`, and honours a response_url 5 times, as Slack does.
+It checks the bot token like Slack does (`invalid_auth` otherwise), says which workspace a token belongs
+to (`auth.test`), keeps the messages it was asked to post and update per channel and `ts`, and honours a
+response_url 5 times, as Slack does. `users.info` answers the users a test puts in `users`, with the
+fields it gives them: `is_email_confirmed` is only there when the test says so.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from urllib.parse import parse_qs
 from tests.stubs import Answer, Call, StubServer
 
 BOT_TOKEN = "xoxb-test-token"
+TEAM = "T0001"  # the workspace BOT_TOKEN was made in
 CLIENT_ID = "111.222"
 CLIENT_SECRET = "client-secret"
 
@@ -38,6 +41,7 @@ class SlackApi(StubServer):
         self.calls.clear()
         self.delay = 0.0
         self.tokens = {BOT_TOKEN}
+        self.teams = {BOT_TOKEN: TEAM}  # token -> the workspace it belongs to
         self.messages: dict[tuple[str, str], dict] = {}  # (channel, ts) -> the latest payload
         self.responses: dict[str, list[dict]] = {}  # response_url name -> what was sent to it
         self.users: dict[str, dict] = {}  # user id -> users.info's `user`
@@ -54,6 +58,7 @@ class SlackApi(StubServer):
         }.items():
             self.route("POST", rf"/api/{method.replace('.', '[.]')}", self._authorized(handler))
             self.route("GET", rf"/api/{method.replace('.', '[.]')}", self._authorized(handler))
+        self.route("POST", r"/api/auth[.]test", self._auth_test)
         self.route("POST", r"/api/oauth[.]v2[.]access", self._oauth)
         self.route("POST", r"/response/(?P<name>[\w-]+)", self._response)
 
@@ -75,12 +80,17 @@ class SlackApi(StubServer):
 
     def _authorized(self, handler):
         def check(call: Call):
-            token = call.header("authorization").removeprefix("Bearer ")
-            if token not in self.tokens:
+            if _token(call) not in self.tokens:
                 return {"ok": False, "error": "invalid_auth"}
             return handler(arguments(call))
 
         return check
+
+    def _auth_test(self, call: Call) -> dict:
+        token = _token(call)
+        if token not in self.tokens:
+            return {"ok": False, "error": "invalid_auth"}
+        return {"ok": True, "team_id": self.teams.get(token, ""), "user_id": "U0BOT", "bot_id": "B0BOT"}
 
     def _post(self, args: dict) -> dict:
         ts = f"1700000000.{next(self._ts):06d}"
@@ -125,3 +135,7 @@ class SlackApi(StubServer):
             return Answer(404, "used_url")
         sent.append(call.json())
         return Answer(200, "ok")
+
+
+def _token(call: Call) -> str:
+    return call.header("authorization").removeprefix("Bearer ")

@@ -3,7 +3,7 @@
 The door decides what is retried (a `ratelimited` 429 is waited out as its Retry-After asks). Here is only
 what is Slack's own: a refusal usually comes as HTTP 200 with `{"ok": false, "error": "<code>"}`, raised
 as a `SlackError` carrying that code. Write methods take a JSON body; `users.info` and `oauth.v2.access`
-take only a form.
+take only a form, `auth.test` nothing.
 https://api.slack.com/web#posting_json
 """
 
@@ -65,6 +65,10 @@ class SlackAPI:
 
     def user(self, user_id: str) -> dict:
         return call("users.info", timeout=self.timeout, headers=self.headers, data={"user": user_id})["user"]
+
+    def team(self) -> str:
+        """The id of the workspace the token belongs to, as Slack says."""
+        return str(call("auth.test", timeout=self.timeout, headers=self.headers).get("team_id") or "")
 
     def _write(self, method: str, arguments: dict) -> dict:
         return call(method, timeout=self.timeout, headers=self.headers, json=arguments)

@@ -64,8 +64,8 @@ def blocks(reply: Reply) -> list[dict]:
 
 
 def message(reply: Reply) -> dict:
-    """Blocks, and a plain `text` for notifications and clients that show no blocks."""
-    return {"text": _clip(reply.text), "blocks": blocks(reply)}
+    """Blocks, and a `text` for notifications and clients that show no blocks: mrkdwn too, so escaped."""
+    return {"text": _clip(escape(reply.text)), "blocks": blocks(reply)}
 
 
 def acknowledgement(reply: Reply) -> dict:

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from functools import wraps
+from typing import cast
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -256,7 +257,8 @@ def install(request: HttpRequest) -> HttpResponse:
     """Send an admin to Slack to install the app in a workspace."""
     if not _install_configured():
         return HttpResponse("Slack install is not configured: set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET.", status=404)
-    return redirect(authorize_url(_callback_url(request)))
+    staff = cast(int, request.user.pk)  # staff_member_required: someone is logged in
+    return redirect(authorize_url(_callback_url(request), request.session, staff))
 
 
 @require_GET
@@ -266,7 +268,7 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     if request.GET.get("error"):
         return _install_failed(f"Slack did not install the app: {request.GET['error'][:100]}.")
     try:
-        consume_state(request.GET.get("state", ""))
+        consume_state(request.GET.get("state", ""), request.session, request.user.pk)
         installation = complete(request.GET.get("code", ""), _callback_url(request))
     except InstallError as exc:
         return _install_failed(f"{exc}.")
