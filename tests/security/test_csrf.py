@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from bots.models import CommandRun
 from chatops_site.deploys.models import Deployment, Lock, State
+from chatops_site.web.models import ApiToken
 from tests.security.conftest import csrf_token
 
 # The dashboard's forms
@@ -37,19 +37,29 @@ def test_the_command_box_runs_a_post_with_the_token(browser):
     assert CommandRun.objects.get().user.username == "alice"
 
 
-@pytest.mark.parametrize("path", ["/profile/token/", "/profile/token/revoke/"])
-def test_the_profile_token_forms_need_the_token(browser, alice, path):
-    Token.objects.create(user=alice)
-    before = Token.objects.get(user=alice).key
+def test_making_an_api_token_on_the_profile_needs_the_token(browser, alice):
     page = browser("alice")
 
-    refused = page.post(path)
+    refused = page.post("/profile/tokens/", {"name": "ci"})
     assert refused.status_code == 403
-    assert Token.objects.get(user=alice).key == before
+    assert not ApiToken.objects.exists()
 
-    done = page.post(path, {"csrfmiddlewaretoken": csrf_token(page)})
+    done = page.post("/profile/tokens/", {"name": "ci", "csrfmiddlewaretoken": csrf_token(page)})
+    assert done.status_code == 201
+    assert ApiToken.objects.get().name == "ci"
+
+
+def test_revoking_an_api_token_on_the_profile_needs_the_token(browser, alice):
+    token, _ = ApiToken.issue(alice, "ci")
+    page = browser("alice")
+
+    refused = page.post("/profile/tokens/revoke/", {"token": token.pk})
+    assert refused.status_code == 403
+    assert ApiToken.objects.filter(pk=token.pk).exists()
+
+    done = page.post("/profile/tokens/revoke/", {"token": token.pk, "csrfmiddlewaretoken": csrf_token(page)})
     assert done.status_code == 302
-    assert not Token.objects.filter(key=before).exists()
+    assert not ApiToken.objects.filter(pk=token.pk).exists()
 
 
 # The REST API with the session
@@ -110,10 +120,10 @@ def test_an_api_write_with_the_session_needs_the_token(browser, waiting, locked,
     assert _state(waiting, locked) != before
 
 
-def test_a_write_with_an_api_token_needs_no_csrf_token(catalog, alice):
+def test_a_write_with_an_api_token_needs_no_csrf_token(catalog, alice, api_key):
     """Scripts send `Authorization: Token`: no browser carries that on its own, so no CSRF check applies."""
     script = Client(enforce_csrf_checks=True)
-    key = Token.objects.create(user=alice).key
+    key = api_key(alice)
 
     response = script.post(
         "/api/v1/deployments/",
