@@ -16,7 +16,7 @@ from django.utils.html import escape
 
 from bots.command_engine import handle
 from bots.types import Invocation
-from chatops_site.catalog.models import Service
+from chatops_site.catalog.models import DeployTarget, Service
 from chatops_site.deploys.models import Deployment
 from costs import store
 from costs.periods import utc_today
@@ -105,3 +105,19 @@ def test_the_command_box_answer_shows_the_line_escaped(browser, django_capture_o
         for payload in PAYLOADS:
             assert payload not in response.text
         assert escape(typed("box")) in response.text
+
+
+def test_a_run_link_that_is_not_http_is_not_made_a_link(browser, alice):
+    deployment = Deployment.objects.create(
+        target=DeployTarget.objects.get(service__name="web-app", environment__name="staging"),
+        version="v1",
+        requested_by=alice,
+        state="running",
+        provider_run_id="run-1",
+        provider_run_url="javascript:alert(1)",
+    )
+
+    page = browser("alice").get(f"/deployments/{deployment.pk}/").text
+
+    assert "javascript:" not in page
+    assert "run-1" in page

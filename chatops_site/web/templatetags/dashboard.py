@@ -31,3 +31,9 @@ def state_icon(state: str) -> str:
 @register.filter
 def duration(delta) -> str:
     return format_duration(delta) if delta is not None else ""
+
+
+@register.filter
+def web_link(url: str) -> str:
+    """The URL when it is http(s), else nothing: escaping keeps markup out of an `href`, not `javascript:`."""
+    return url if str(url).lower().startswith(("https://", "http://")) else ""
