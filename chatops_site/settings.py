@@ -57,7 +57,8 @@ def secret(name: str) -> str:
 
 
 DEBUG = envbool("DJANGO_DEBUG", default=False)
-# The fallback is for a first look on a laptop; `check --deploy` flags it until production sets its own.
+# The fallback is for a first look on a laptop; with DJANGO_DEBUG off, gunicorn, qcluster, runserver and
+# `check --deploy` refuse it (chatops_site/ops/production.py).
 SECRET_KEY = secret("DJANGO_SECRET_KEY") or "django-insecure-development-key-set-DJANGO_SECRET_KEY"
 ALLOWED_HOSTS = [h.strip() for h in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 
