@@ -162,6 +162,9 @@ if envbool("DJANGO_HTTPS", default=False):
     SECURE_HSTS_SECONDS = int(env("DJANGO_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", default=True)
+# `make prod` stops on any `check --deploy` warning. drf-spectacular's W001 says a filter's type in the API
+# schema was guessed (as text, which is right for names): a note on the documentation, not a danger.
+SILENCED_SYSTEM_CHECKS = ["drf_spectacular.W001"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:overview"
 LOGOUT_REDIRECT_URL = "login"
