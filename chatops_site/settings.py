@@ -214,6 +214,10 @@ LOGGING = {
     "loggers": {
         "chatops": {"handlers": ["console"], "level": env("CHATOPS_LOG_LEVEL", "INFO"), "propagate": False},
         "django-q": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Django's own handlers (the debug console, runserver's request lines with their query strings)
+        # would write past the redaction; ours instead.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
