@@ -35,3 +35,12 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_starting(server):
+    """Before any worker boots: refuse a secret key anyone can read (chatops_site/ops/production.py)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatops_site.settings")
+    from chatops_site.ops.production import unsafe_secret_key
+
+    if problem := unsafe_secret_key():
+        raise RuntimeError(problem)  # gunicorn prints it and exits 1

@@ -4,7 +4,8 @@ The request id is taken from the incoming `X-Request-ID` (or made up) by `Reques
 up when a command arrives another way (the console). It rides along inside every django-q2 task the
 command enqueues, and every task those tasks enqueue, so one grep follows a `/deploy` from the chat
 request through dispatch, checks and announcements. Secret settings, signatures and credentials are
-blanked out of every line, whatever the code that logged it wrote.
+blanked out of every line, whatever the code that logged it wrote: in the message, the traceback and the
+extra fields, for every logger (settings.LOGGING sends them all through the one handler that does it).
 """
 
 from __future__ import annotations
@@ -39,6 +40,26 @@ _CREDENTIALS = re.compile(
     r"|\bxox[a-z]-[A-Za-z0-9-]+"
     r"|\bgh[pousr]_[A-Za-z0-9]{20,}"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"
+)
+# Credentials inside something worth reading (a URL, a name): the group is kept, what follows it blanked.
+# The lookahead lets a line's other characters fail at once: a log line costs a few microseconds here.
+_CREDENTIALS_INSIDE = re.compile(
+    r"(?=[/?&aAtTsSpPrR])(?:"
+    + "|".join(
+        (
+            r"\baW50ZXJhY3Rpb246[\w.+/=-]+",  # a Discord interaction token ("interaction:" in base64), whole
+            # Discord webhook and interaction URLs, also channel addresses: /webhooks/<id>/<token>[/...]
+            r"(/webhooks/[^/\s?#\"'<>]+/)[^/\s?#\"'<>]+",
+            # Slack response_urls and incoming webhooks (hooks.slack.com/commands/T0123/<id>/<secret>), also
+            # as urllib3 writes them in a connection error: host='hooks.slack.com' ... url: /commands/T0123/...
+            r"(/(?:commands|actions|services|workflows|triggers)/T[A-Z0-9]+/)[^\s\"'<>]+",
+            # A URL's query parameter named like a secret: ?token=, &access_token=, ?key=, ?code=, ?sig=...
+            r"([?&][\w.-]*(?i:token|key|secret|sig|password|code|auth|credential)[\w.-]*=)[^&#\s\"'<>]+",
+            # A value named like one, in text, JSON or a dict's repr: access_token=..., "response_url": "..."
+            r"((?i:token|secret|passw(?:or)?d|api[_-]?key|response_url)[\"']?\s*[:=]\s*[\"']?)[^\s\"'<>,;&)}\][]+",
+        )
+    )
+    + ")"
 )
 _SECRET_SETTING = re.compile(r"SECRET|TOKEN|PASSWORD|PRIVATE_KEY")
 # Probes and scrapes come every few seconds and say nothing.
@@ -134,10 +155,27 @@ def _forget_secret_values(**kwargs) -> None:
     _secret_values.cache_clear()
 
 
+def _blank_after_kept(found: re.Match) -> str:
+    return (found[found.lastindex] if found.lastindex else "") + REDACTED
+
+
 def redact(text: str) -> str:
     for value in _secret_values():
         text = text.replace(value, REDACTED)
-    return _CREDENTIALS.sub(REDACTED, text)
+    return _CREDENTIALS_INSIDE.sub(_blank_after_kept, _CREDENTIALS.sub(REDACTED, text))
+
+
+def _redact_value(value: object) -> object:
+    """An extra field, redacted however deep: as JSON will write it, objects by their `str`."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact_value(item) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact(str(value))
 
 
 class ContextFilter(logging.Filter):
@@ -175,7 +213,7 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                line[key] = redact(value) if isinstance(value, str) else value
+                line[key] = _redact_value(value)
         if record.exc_info:
             line["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps({k: v for k, v in line.items() if v not in ("", None)}, default=str)

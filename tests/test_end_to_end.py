@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ def _environment(broker: str) -> dict[str, str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "chatops_site.settings",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),  # qcluster refuses the development key
         "DATABASE_URL": database_url(),
         "CHATOPS_QUEUE_NAME": f"chatops-e2e-{os.getpid()}-{broker}",
         "CHATOPS_QUEUE_WORKERS": "2",

@@ -27,6 +27,7 @@ from chatops_site.catalog.models import (
     Provider,
     RouteEvent,
     Service,
+    target_settings_problems,
 )
 from chatops_site.durations import parse_duration
 
@@ -345,6 +346,8 @@ class _Reader:
             if "settings" in target:
                 settings = self.mapping(target["settings"], target.lines["settings"], f"{at}: settings", None)
                 row["settings"] = _plain(settings) if settings is not None else None
+                for key, problem in target_settings_problems(row["settings"] or {}).items():
+                    self.problem(settings.lines[key], f"{at}: settings: {problem}")
             if "default_version" in target:
                 row["default_version"] = self.text(
                     target["default_version"], target.lines["default_version"], f"{at}: default_version"

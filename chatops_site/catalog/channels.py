@@ -2,12 +2,21 @@
 
 The catalog stores the text; validators, the catalog file and the chat platforms all read it through
 `parse`, so what is accepted and where a message then goes cannot drift apart.
+
+A `discord-webhook:` address is a URL the product will POST to, so only Discord's own webhooks are taken:
+`https://discord.com/api/webhooks/<id>/<token>` (also on discordapp.com, and on the ptb. and canary. hosts
+of both), or a webhook on the origin DISCORD_API_URL names, which is where the operator already sends
+Discord's traffic (a proxy; the tests' local Discord). Any other host, plain http to Discord, or an
+internal address is refused, whoever writes it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
 
 HELP = (
     "Use slack:<channel id> (or slack:<team id>/<channel id>), discord:<channel id>, discord-webhook:<url> "
@@ -15,14 +24,21 @@ HELP = (
 )
 NAME = r"[\w.#-]+"
 SLACK = re.compile(rf"(?:(?P<workspace>\w+)/)?(?P<channel>{NAME})")
-WEBHOOK_URL = re.compile(r"https?://\S+")
+DISCORD_ORIGINS = frozenset(
+    f"https://{sub}{domain}:443" for sub in ("", "ptb.", "canary.") for domain in ("discord.com", "discordapp.com")
+)
+WEBHOOK_PATH = re.compile(r"(?:/[\w-][\w.-]*)*/webhooks/\d+/[\w-]+")
+WEBHOOK_HELP = (
+    "A discord-webhook: address must be a Discord channel webhook, https://discord.com/api/webhooks/<id>/<token> "
+    "(or on discordapp.com, ptb. or canary.), as the channel's Integrations > Webhooks copies it."
+)
 
 
 class BadChannel(ValueError):
     """Text that is no channel address; the message says how to write one."""
 
-    def __init__(self) -> None:
-        super().__init__(HELP)
+    def __init__(self, message: str = HELP) -> None:
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,28 @@ def parse(text: str) -> ChannelAddress:
         return ChannelAddress("slack", found["channel"], workspace=found["workspace"] or "")
     if kind in ("discord", "console") and re.fullmatch(NAME, rest):
         return ChannelAddress(kind, rest)
-    if kind == "discord-webhook" and WEBHOOK_URL.fullmatch(rest):
+    if kind == "discord-webhook":
+        if not _discord_webhook(rest):
+            raise BadChannel(WEBHOOK_HELP)
         return ChannelAddress("discord", webhook_url=rest)
     raise BadChannel
+
+
+def _discord_webhook(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        origin = _origin(url)
+    except ValueError:  # a port that is no number
+        return False
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return False
+    if parts.query or parts.fragment or not WEBHOOK_PATH.fullmatch(parts.path):
+        return False
+    return origin in DISCORD_ORIGINS or origin == _origin(settings.DISCORD_API_URL)
+
+
+def _origin(url: str) -> str:
+    """`scheme://host:port`, the port written out, so that two spellings of one origin compare equal."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{parts.scheme}://{parts.hostname}:{port}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,6 +20,39 @@ def channel_validator(value: str) -> None:
         channels.parse(value)
     except channels.BadChannel as exc:
         raise ValidationError(str(exc), code="invalid") from None
+
+
+# Names a target's settings hand to an outside system. Each ends up in that system's URLs (Jenkins'
+# /job/<folder>/job/<name>/, Argo CD's /applications/<name>, GitHub's /repos/<owner>/<name>/actions/
+# workflows/<workflow>/), so each is written as that system names things, and nothing that could climb out
+# of its place (`..`, a leading `/`, control characters) is taken.
+_JOB_SEGMENT = r"(?!\.(?:/|$))[\w.+-]+(?: [\w.+-]+)*"  # not "." alone
+_DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
+TARGET_NAMES = {
+    "job": (re.compile(rf"{_JOB_SEGMENT}(?:/{_JOB_SEGMENT})*"), "a Jenkins job, written name or folder/name"),
+    "app": (re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*"), "an Argo CD application (a-z, 0-9, - and .)"),
+    "workflow": (re.compile(r"\d+|[\w.-]+\.ya?ml"), "a workflow file name such as deploy.yml, or its numeric id"),
+    "repository": (re.compile(r"[\w.-]+/[\w.-]+"), "a GitHub repository, written owner/name"),
+}
+
+
+def target_name_problem(key: str, value: object) -> str:
+    """What is wrong with the name `key` of a target's settings; "" when nothing.
+
+    The catalog file and the admin refuse such settings, and a provider refuses them at dispatch.
+    """
+    pattern, what = TARGET_NAMES[key]
+    if isinstance(value, str) and len(value) <= 200 and ".." not in value and pattern.fullmatch(value):
+        return ""
+    return f"{key} {value!r} is not {what}"
+
+
+def target_settings_problems(values: object) -> dict[str, str]:
+    """The problems by setting, so that the catalog file can point at the line of each."""
+    if not isinstance(values, dict):
+        return {"settings": "settings must be a mapping"}
+    found = {key: target_name_problem(key, values[key]) for key in TARGET_NAMES if key in values}
+    return {key: problem for key, problem in found.items() if problem}
 
 
 class Action(models.TextChoices):
@@ -119,6 +153,10 @@ class DeployTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service.name}/{self.environment.name}"
+
+    def clean(self) -> None:
+        if problems := target_settings_problems(self.settings):
+            raise ValidationError({"settings": list(problems.values())})
 
 
 class Grant(models.Model):

@@ -13,6 +13,7 @@ https://argo-cd.readthedocs.io/en/stable/developer-guide/api-docs/
 
 from __future__ import annotations
 
+from chatops_site.catalog.models import target_name_problem
 from integrations.argocd.client import ArgoCDClient
 from integrations.providers import DeployProvider, Order, ProviderError, Run, RunStatus
 
@@ -26,6 +27,8 @@ def _app_name(order: Order) -> str:
         raise ProviderError(
             f'{order.target} names no Argo CD application: set {{"app": "name"}} in its settings', permanent=True
         )
+    if problem := target_name_problem("app", name):  # a target saved before names were checked
+        raise ProviderError(f"{order.target}: {problem}", permanent=True)
     return name
 
 

@@ -6,13 +6,17 @@ the trigger for want of a crumb; we then fetch one (it is bound to a web session
 goes along: our `requests` session keeps it) and try once more.
 https://www.jenkins.io/doc/book/security/csrf-protection/
 
+The credentials go to JENKINS_URL's origin only. Jenkins names queue items (in `Location`) and builds by
+absolute URLs made from its own configured root URL; one on another origin is refused, not called with
+them (and `requests` already drops them on a redirect to another origin).
+
 Calls go through the door (`integrations.http`), which retries and classifies; here is only what is
 Jenkins' own: the answers it reads itself, and refusals worth a hint.
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -54,7 +58,7 @@ class JenkinsClient:
         location = response.headers.get("Location")
         if not location:
             raise ProviderError(f"Jenkins queued {job} but did not say where (no Location header)", permanent=True)
-        return urljoin(url, location)
+        return self._ours(urljoin(url, location), f"the queue item of {job}")
 
     def read(self, url: str, what: str, **params) -> dict | None:
         """The `api/json` of a Jenkins object (queue item, build, job), or None when Jenkins does not know it."""
@@ -74,10 +78,24 @@ class JenkinsClient:
             raise ProviderError("Jenkins asked for a CSRF crumb but has no crumb issuer", permanent=True)
         return {issued["crumbRequestField"]: issued["crumb"]}
 
+    def _ours(self, url: str, what: str) -> str:
+        """`url`, when the credentials may go there: the origin `requests` would keep them for on a redirect."""
+        try:
+            elsewhere = self.http.should_strip_auth(self.base, url)
+        except ValueError:  # a port that is no number
+            elsewhere = True
+        if elsewhere:
+            raise ProviderError(
+                f"Jenkins named {urlsplit(url).netloc.rpartition('@')[2]} for {what}, but its credentials go only to "
+                f"JENKINS_URL ({self.base}): refused (set JENKINS_URL to the root URL Jenkins is configured with)",
+                permanent=True,
+            )
+        return url
+
     def _call(self, method: str, url: str, what: str, **kwargs) -> requests.Response:
         return self.http.call(
             method,
-            url,
+            self._ours(url, what),
             what=what,
             verdict=lambda response: _refusal(response, what),
             unanswered=lambda exc: ProviderError(f"Jenkins did not answer ({exc.__class__.__name__})"),

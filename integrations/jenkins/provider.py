@@ -10,6 +10,7 @@ builds, comes before a second dispatch attempt: the first may have reached Jenki
 
 from __future__ import annotations
 
+from chatops_site.catalog.models import target_name_problem
 from integrations.jenkins.client import JenkinsClient
 from integrations.providers import DeployProvider, Order, ProviderError, Run, RunStatus
 
@@ -35,6 +36,8 @@ def _job(order: Order) -> str:
         raise ProviderError(
             f'{order.target} names no Jenkins job: set {{"job": "folder/name"}} in its settings', permanent=True
         )
+    if problem := target_name_problem("job", job):  # a target saved before names were checked
+        raise ProviderError(f"{order.target}: {problem}", permanent=True)
     return job
 
 

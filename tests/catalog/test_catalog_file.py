@@ -198,6 +198,17 @@ def test_with_prune_a_file_may_only_refer_to_what_it_names(catalog_cmd):
             "route: bad channel 'irc:#ops'",
         ),
         (
+            "routes:\n  - {events: [deploy], channel: 'discord-webhook:http://127.0.0.1/api/webhooks/1/x'}\n",
+            2,
+            "route: bad channel 'discord-webhook:http://127.0.0.1/api/webhooks/1/x' (A discord-webhook: address must",
+        ),
+        (
+            "services:\n  - name: api\n    targets:\n      dev:\n        provider: jenkins\n"
+            "        settings:\n          job: ../../script\n",
+            7,
+            "service api in dev: settings: job '../../script' is not a Jenkins job",
+        ),
+        (
             "services:\n  - name: api\n    targets:\n      dev: {timeout: soon}\n",
             4,
             "service api in dev: timeout 'soon' is not a duration",
@@ -249,6 +260,42 @@ def test_the_admin_edits_the_same_aws_fields_by_the_same_rules(admin_client, cat
         "service web-app: cpu_warn is above cpu_critical",
     ]
     good = form_class(data={**data, "ec2_instances": '["i-0123456789abcdef0"]', "thresholds": "{}"}, instance=web)
+    assert good.is_valid(), good.errors
+
+
+def test_the_admin_checks_target_names_and_channels_by_the_same_rules(catalog, rf, admin_user):
+    target = DeployTarget.objects.get(service__name="web-app", environment__name="staging")
+    request = rf.get("/")
+    request.user = admin_user
+    form_class = admin.site._registry[DeployTarget].get_form(request, target)
+    data = {
+        "service": target.service_id,
+        "environment": target.environment_id,
+        "provider": "argocd",
+        "default_version": "main",
+        "timeout": "00:30:00",
+    }
+
+    bad = form_class(
+        data={
+            **data,
+            "settings": '{"app": "../../session"}',
+            "channel": "discord-webhook:http://10.0.0.5/webhooks/1/x",
+        },
+        instance=target,
+    )
+    good = form_class(
+        data={
+            **data,
+            "settings": '{"app": "web-staging"}',
+            "channel": "discord-webhook:https://discord.com/api/webhooks/1/x",
+        },
+        instance=target,
+    )
+
+    assert not bad.is_valid()
+    assert bad.errors["settings"] == ["app '../../session' is not an Argo CD application (a-z, 0-9, - and .)"]
+    assert bad.errors["channel"][0].startswith("A discord-webhook: address must be a Discord channel webhook")
     assert good.is_valid(), good.errors
 
 

@@ -7,6 +7,9 @@ import json
 import logging
 
 import pytest
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.utils.log import log_response
 
 from bots.command_engine import handle
 from bots.types import Invocation
@@ -111,3 +114,92 @@ def test_json_lines_name_time_level_and_extras(json_lines):
     [line] = json_lines()
     assert line["message"] == "hello world" and line["level"] == "INFO" and line["logger"] == "chatops.test"
     assert line["request_id"] == "r-1" and line["deployment"] == 7 and line["time"].endswith("+00:00")
+
+
+# Every secret kind, through every logger the product writes to, in both formats.
+
+# Each kind, as it appears in what gets logged, and the part of it that must never be written.
+SECRETS = {
+    "Discord webhook URL": ("https://discord.com/api/webhooks/112233/WEBHOOKTOKEN-abc_1", "WEBHOOKTOKEN-abc_1"),
+    "Discord channel address": (
+        "discord-webhook:https://canary.discordapp.com/api/webhooks/445566/CHANNELHOOK-xyz",
+        "CHANNELHOOK-xyz",
+    ),
+    "Discord interaction URL": (
+        "https://discord.com/api/v10/webhooks/778899/INTERACTION-TOK-123/messages/@original",
+        "INTERACTION-TOK-123",
+    ),
+    "Discord interaction token": (
+        "aW50ZXJhY3Rpb246MTEyMjMzNDQ1NTY2Nzc4ODk5OmFiY2RlZmdoaWprbG1ub3A",
+        "MTEyMjMzNDQ1NTY2Nzc4ODk5OmFiY2RlZmdoaWprbG1ub3A",
+    ),
+    "Slack response_url": (
+        "https://hooks.slack.com/commands/T0123ABC/4455667788/SLACKRESPONSESECRET",
+        "SLACKRESPONSESECRET",
+    ),
+    "Slack response_url in a connection error": (
+        "HTTPSConnectionPool(host='hooks.slack.com', port=443): Max retries exceeded with url: "
+        "/actions/T0123ABC/998877/SPLITSECRET (Caused by NewConnectionError)",
+        "SPLITSECRET",
+    ),
+    "another response_url": ("response_url=http://127.0.0.1:9999/response/STUBRESPONSESECRET", "STUBRESPONSESECRET"),
+    "token in a query": ("https://example.com/callback?state=s1&token=QUERYTOKEN1", "QUERYTOKEN1"),
+    "access_token in a query": ("https://example.com/oauth?access_token=ACCESSTOKEN2&x=1", "ACCESSTOKEN2"),
+    "key in a query": ("https://maps.example.com/api?key=APIKEY3", "APIKEY3"),
+    "code in a query": ("/slack/oauth/callback?code=OAUTHCODE4&state=xyz", "OAUTHCODE4"),
+}
+LOGGERS = ["chatops.deploys", "chatops.http", "chatops.notify", "django.request", "django-q", "django.server", "boto"]
+
+
+@pytest.fixture(params=["plain", "json"])
+def written(request, settings):
+    """What the handler settings.LOGGING gives every logger writes, in one format."""
+    handler = logging.getLogger("django-q").handlers[0]
+    formats = settings.LOGGING["formatters"]
+    formatter = logs.JsonFormatter() if request.param == "json" else logs.PlainFormatter(formats["plain"]["fmt"])
+    stream = io.StringIO()
+    old_stream, old_formatter = handler.setStream(stream), handler.formatter
+    handler.setFormatter(formatter)
+    yield stream.getvalue
+    handler.setStream(old_stream)
+    handler.setFormatter(old_formatter)
+
+
+def log_each_way(name: str, text: str) -> None:
+    """`text` in a message's arguments, an exception's text and traceback, and extra fields, as code does."""
+    log = logging.getLogger(name)
+    if name == "django.request":  # as Django itself logs a failed request, the request among the extras
+        try:
+            raise ConnectionError(f"could not reach {text}")
+        except ConnectionError as exc:
+            request = RequestFactory().get("/slack/oauth/callback", {"code": text, "state": "s1"})
+            log_response(
+                "Internal Server Error: %s", text, response=HttpResponse(status=500), request=request, exception=exc
+            )
+        return
+    log.error("could not deliver news to %s", text)
+    try:
+        raise ConnectionError(f"could not reach {text}")
+    except ConnectionError:
+        log.exception("delivery failed")
+    log.error("sent", extra={"url": text, "payload": {"token": text, "urls": [text]}, "target": _Named(text)})
+
+
+class _Named:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return f"<target {self.text}>"
+
+
+@pytest.mark.parametrize("name", LOGGERS)
+def test_no_secret_kind_is_written_by_any_logger_in_either_format(written, name):
+    for text, _ in SECRETS.values():
+        log_each_way(name, text)
+
+    output = written()
+    assert output.count("could not reach") >= len(SECRETS)  # everything was written
+    leaked = [kind for kind, (_, secret) in SECRETS.items() if secret in output]
+    assert leaked == [], output
+    assert "/webhooks/112233/[redacted]" in output and "hooks.slack.com" in output  # where it went stays readable

@@ -1,4 +1,5 @@
-"""`runserver` as Django's, except that answers leave at once on a reused connection.
+"""`runserver` as Django's, except that answers leave at once on a reused connection, and that it does not
+start with an unsafe secret key (see ops/production.py).
 
 Django's development server writes the headers and the body of a response in separate small packets.
 On a keep-alive connection (Slack, Discord and the benchmarks reuse theirs) the kernel holds the second
@@ -13,6 +14,8 @@ import socket
 from django.contrib.staticfiles.management.commands import runserver
 from django.core.servers.basehttp import WSGIServer
 
+from chatops_site.ops.production import ProductionCommand
+
 
 class Server(WSGIServer):
     def get_request(self):
@@ -21,5 +24,5 @@ class Server(WSGIServer):
         return connection, address
 
 
-class Command(runserver.Command):
+class Command(ProductionCommand, runserver.Command):
     server_cls = Server
