@@ -10,7 +10,7 @@ no errors.
     # the bench's public key, for the server (the private key is derived from --seed)
     .venv/bin/python bench/discord_ack.py --public-key
     # a server as `make run` starts it, on its own port and SQLite file, with follow-ups sent to this script
-    export DATABASE_URL=sqlite:////tmp/discord-bench.sqlite3 DISCORD_PUBLIC_KEY=<printed key> \
+    export DJANGO_DEBUG=true DATABASE_URL=sqlite:////tmp/discord-bench.sqlite3 DISCORD_PUBLIC_KEY=<printed key> \
         DISCORD_APPLICATION_ID=bench-app DISCORD_BOT_TOKEN=bench DISCORD_API_URL=http://127.0.0.1:8733 \
         CHATOPS_WORKSPACE_RATE_LIMIT=100000/m
     .venv/bin/python manage.py migrate && .venv/bin/python manage.py seed_demo

@@ -6,7 +6,7 @@ p50/p95/p99 answer latency and errors; then, reading the server's database, chec
 recorded exactly once. GitHub gives up after 10 s; the target is p99 under 100 ms at concurrency 16.
 The handling itself is queued, so no qcluster is needed for the figures.
 
-    export DATABASE_URL=sqlite:////tmp/github-bench.sqlite3 GITHUB_WEBHOOK_SECRET=bench-secret
+    export DJANGO_DEBUG=true DATABASE_URL=sqlite:////tmp/github-bench.sqlite3 GITHUB_WEBHOOK_SECRET=bench-secret
     .venv/bin/python manage.py migrate
     .venv/bin/python manage.py runserver 127.0.0.1:8732 --noreload &
     .venv/bin/python bench/github_webhook.py --url http://127.0.0.1:8732 -n 1000 -c 16

@@ -6,7 +6,7 @@ database, checks that every accepted request left exactly one `CommandRun`. Slac
 the target on a 2-core machine is p99 under 100 ms at concurrency 16 with no errors.
 
     # a server as `make run` starts it, on its own port and SQLite file
-    export DATABASE_URL=sqlite:////tmp/slack-bench.sqlite3 SLACK_SIGNING_SECRET=bench-secret \
+    export DJANGO_DEBUG=true DATABASE_URL=sqlite:////tmp/slack-bench.sqlite3 SLACK_SIGNING_SECRET=bench-secret \
         CHATOPS_WORKSPACE_RATE_LIMIT=100000/m
     .venv/bin/python manage.py migrate && .venv/bin/python manage.py seed_demo
     .venv/bin/python manage.py qcluster & .venv/bin/python manage.py runserver 127.0.0.1:8731 &

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from chatops_site.catalog.models import target_name_problem
 from integrations.github import auth, runs
 from integrations.github.api import GitHubError
 from integrations.providers import DeployProvider, Order, ProviderError, Run, RunStatus
@@ -25,6 +26,9 @@ class GitHubActionsProvider(DeployProvider):
             raise ProviderError(
                 f"{order.target} needs a GitHub repository (owner/name) and a workflow in its settings", permanent=True
             )
+        for key, name in (("repository", repository), ("workflow", workflow)):
+            if problem := target_name_problem(key, name):  # a target saved before names were checked
+                raise ProviderError(f"{order.target}: {problem}", permanent=True)
         ref = str(order.settings.get("ref") or order.version)
         data = {
             "repository": repository,
