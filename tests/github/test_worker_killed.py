@@ -8,6 +8,7 @@ run the lost attempt started and follows it instead of dispatching again.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -34,6 +35,7 @@ def _environment(github: GitHubStub) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "chatops_site.settings",
         "DATABASE_URL": database_url(),
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),  # qcluster refuses the development key
         "CHATOPS_QUEUE_NAME": f"chatops-killed-{os.getpid()}",
         "CHATOPS_QUEUE_WORKERS": "1",
         "GITHUB_API_URL": github.url,

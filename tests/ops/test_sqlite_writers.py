@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,48 @@ def test_a_rolled_back_transaction_lets_the_next_writer_in():
 
     assert not thread.is_alive() and errors == []
     assert list(CommandRun.objects.values_list("platform", flat=True)) == ["after"]
+
+
+def test_a_forked_child_takes_its_own_turn_not_its_parents():
+    """django-q forks workers from a process that may hold the lock file: the child must still wait."""
+    from chatops_site.sqlite import base
+
+    database = connection.settings_dict["NAME"]
+    held = base._lock_file(database)
+    fcntl.flock(held, fcntl.LOCK_EX)  # the parent is writing when it forks
+    try:
+        child = os.fork()
+        if child == 0:  # the child: its own lock file, which the parent's turn keeps waiting
+            os._exit(0 if not base._take_file_lock(base._lock_file(database), 0.2) else 1)
+        _, status = os.waitpid(child, 0)
+    finally:
+        fcntl.flock(held, fcntl.LOCK_UN)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_waiting_for_another_process_is_bounded():
+    from chatops_site.sqlite import base
+
+    path = f"{connection.settings_dict['NAME']}-writer"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_FILE_LOCK, path], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+
+        taken = base._take_file_lock(base._lock_file(connection.settings_dict["NAME"]), 0.3)
+
+        assert not taken
+        assert 0.25 < time.monotonic() - started < 3
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+HOLD_THE_FILE_LOCK = """
+import fcntl, os, sys, time
+descriptor = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(descriptor, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(30)
+"""
