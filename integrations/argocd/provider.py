@@ -5,6 +5,9 @@ rollback re-applies the entry of the application's history at which the last goo
 Argo CD refuses rollbacks while automated sync is on (it would sync straight back), so we refuse first,
 with a reason a person can act on.
 
+A second dispatch attempt (the first was lost with its worker) follows the operation the first one asked
+for when Argo CD is still carrying it out, instead of asking again.
+
 A run is followed through `status.operationState.phase` (Running, Succeeded, Failed, Error) and then
 `status.health.status`: Succeeded and Healthy is success; Failed or Error, or Degraded once the sync is
 done, is failure; anything else is waited on, up to the target's timeout, which the engine's sweep keeps.
@@ -55,15 +58,24 @@ class ArgoCDProvider(DeployProvider):
     def dispatch(self, order: Order) -> Run:
         name = _app_name(order)
         client = ArgoCDClient()
+        app = client.app(name) if order.kind == "rollback" or order.attempt > 1 else {}
         if order.kind == "rollback":
-            entry = self._history_entry(client.app(name), order)
-            answer = client.rollback(name, entry["id"])
+            entry = self._history_entry(app, order)
             run_id = f"{name} rollback to history {entry['id']}"
             data = {"revision": entry["revision"], "history_id": entry["id"]}
         else:
-            answer = client.sync(name, order.version)
             run_id = f"{name} sync to {order.version}"
             data = {"revision": order.version}
+        requested = app.get("operation") or {}
+        if order.attempt > 1 and (requested.get("sync") or {}).get("revision") == data["revision"]:
+            # An earlier attempt's operation, still being carried out: follow it rather than ask twice.
+            started = _operation(app).get("operation") == requested
+            data.update(app=name, previous_operation=None if started else _operation(app).get("startedAt"))
+            return Run(run_id=run_id, url=client.page(name), check_in=CHECK_EVERY, data=data)
+        if order.kind == "rollback":
+            answer = client.rollback(name, data["history_id"])
+        else:
+            answer = client.sync(name, order.version)
         # The answer still shows the previous operation: a check that sees it knows ours has not begun.
         data.update(app=name, previous_operation=_operation(answer).get("startedAt"))
         return Run(run_id=run_id, url=client.page(name), check_in=CHECK_EVERY, data=data)

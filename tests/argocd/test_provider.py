@@ -7,8 +7,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from bots.models import CommandRun, ConsoleMessage
-from chatops_site.deploys import tasks
+from chatops_site.deploys import engine, tasks
 from chatops_site.deploys.models import Deployment, Kind, State
+from integrations.argocd.provider import ArgoCDProvider
 from tests.deploys.helpers import target_of
 from tests.stubs.argocd import NOT_STARTED, commit
 
@@ -208,3 +209,37 @@ def test_a_target_without_an_app_says_how_to_name_one(argocd, say):
         'could not start the deploy: web-app/staging names no Argo CD application: set {"app": "name"} in its settings'
     )
     assert not argocd.calls
+
+
+# A second attempt after the first was lost with its worker
+
+
+def test_a_second_dispatch_attempt_follows_the_sync_the_first_asked_for(argocd, alice):
+    argocd.app("web-staging", steps=[NOT_STARTED, ("Running", "Progressing"), SYNCED])
+    deployment = Deployment.objects.create(
+        target=target_of("web-app", "staging"), version="v2", requested_by=alice, state=State.DISPATCHING
+    )
+    provider = ArgoCDProvider()
+    provider.dispatch(engine.order(deployment))  # reached Argo CD; then the worker died
+    deployment.dispatch_attempts = 2
+
+    again = provider.dispatch(engine.order(deployment))
+
+    assert len(argocd.calls_to(r"/api/v1/applications/web-staging/sync", method="POST")) == 1
+    assert again.data["revision"] == "v2"
+    deployment.provider_data = again.data
+    statuses = [provider.check(engine.order(deployment)).state for _ in range(3)]
+    assert statuses[-1] == "succeeded"
+
+
+def test_a_second_attempt_syncs_when_argo_cd_carries_out_nothing_of_ours(argocd, alice):
+    argocd.app("web-staging")
+    deployment = Deployment.objects.create(
+        target=target_of("web-app", "staging"), version="v2", requested_by=alice, state=State.DISPATCHING
+    )
+    deployment.dispatch_attempts = 2
+
+    ArgoCDProvider().dispatch(engine.order(deployment))
+
+    (sync,) = argocd.calls_to(r"/api/v1/applications/web-staging/sync", method="POST")
+    assert sync.json() == {"revision": "v2"}

@@ -37,7 +37,8 @@ class App:
     operation_state: dict = field(
         default_factory=lambda: {"phase": "Succeeded", "startedAt": "2024-05-01T09:00:00Z", "message": "old sync"}
     )
-    pending: dict | None = None  # the operation asked for and not finished
+    pending: dict | None = None  # the operation asked for and not finished, with the revision as asked
+    pending_commit: str = ""  # what that revision resolves to
     reads: int | None = None  # status reads since the last operation was asked for
     sync_revision: str = ""
 
@@ -81,7 +82,7 @@ class ArgoCDStub(StubServer):
             return refusal
         app = self.apps[call.match["app"]]
         revision = call.json().get("revision") or "HEAD"
-        return self._start(app, {"sync": {"revision": commit(revision)}})
+        return self._start(app, {"sync": {"revision": revision}}, commit(revision))
 
     def _rollback(self, call: Call):
         if refusal := self._refusal(call):
@@ -94,12 +95,15 @@ class ArgoCDStub(StubServer):
         if entry is None:
             message = f"application {app.name} does not have deployment with id {call.json().get('id')}"
             return Answer(400, {"error": message, "code": 3, "message": message})
-        return self._start(app, {"sync": {"revision": entry["revision"]}})
+        return self._start(app, {"sync": {"revision": entry["revision"]}}, entry["revision"])
 
     # The controller, as far as a status read can tell
 
-    def _start(self, app: App, operation: dict):
-        app.pending, app.reads = operation, 0
+    def _start(self, app: App, operation: dict, resolved: str):
+        if app.pending is not None:
+            message = "another operation is already in progress"
+            return Answer(400, {"error": message, "code": 9, "message": message})
+        app.pending, app.pending_commit, app.reads = operation, resolved, 0
         return self._application(app)  # still showing the previous operation's state
 
     def _advance(self, app: App) -> None:
@@ -113,7 +117,7 @@ class ArgoCDStub(StubServer):
             return
         if app.operation_state.get("operation") is not app.pending:  # the controller starts it now
             app.operation_state = {"startedAt": f"2024-05-01T10:{next(self._clock):02d}:00Z"}
-        revision = app.pending["sync"]["revision"]
+        revision = app.pending_commit
         app.operation_state.update(
             phase=phase,
             operation=app.pending,
