@@ -11,6 +11,7 @@ from bots.models import CommandRun
 from bots.platforms.discord.platform import DiscordPlatform
 from bots.types import Button, Reply
 from chatops_site.catalog.channels import ChannelAddress
+from chatops_site.deploys.models import Deployment
 from tests.discord.conftest import CHANNEL, GUILD, USERS, click
 
 TYPED = "@everyone @here <@&4242> <@91002> look"
@@ -54,8 +55,9 @@ def test_every_message_sent_or_edited_through_the_api_pings_nobody(discord_api, 
 
 def test_a_buttons_answer_pings_nobody(interact, say):
     say("alice", "/deploy web-app prod v9")
+    waiting = Deployment.objects.get()
 
-    answer = interact(click("approve:1", user="bob"))
+    answer = interact(click(f"approve:{waiting.pk}", user="bob"))
 
     assert answer["type"] == 7  # the clicked message, updated
     assert answer["data"]["allowed_mentions"] == PINGS_NOBODY
