@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from bots.models import ChannelDelivery, SlackEvent, SlackOAuthState, SlackResponseUrl
+from chatops_site.web.models import ApiToken
 from integrations.github.models import DeliveryOutcome, WebhookDelivery
 
 log = logging.getLogger("chatops.ops")
@@ -20,10 +21,13 @@ log = logging.getLogger("chatops.ops")
 SLACK_EVENT_TTL = timedelta(days=1)
 # A month of deliveries shows when a channel stopped hearing the bot; an older failure is fixed or fails still.
 CHANNEL_DELIVERY_TTL = timedelta(days=30)
+# For a month an expired API token is refused with "expired on ..."; then it is only an unknown key.
+EXPIRED_TOKEN_TTL = timedelta(days=30)
 
 
 def prune() -> dict[str, int]:
-    """Delete old Slack event ids, install states, response_url counts and deliveries; blank old GitHub payloads."""
+    """Delete old Slack event ids, install states, response_url counts, deliveries and long-expired API tokens;
+    blank old GitHub payloads."""
     now = timezone.now()
     slack_events, _ = SlackEvent.objects.filter(received_at__lt=now - SLACK_EVENT_TTL).delete()
     # A used state is deleted by the callback itself; what is left over is an install never finished.
@@ -31,6 +35,7 @@ def prune() -> dict[str, int]:
     # A response_url dies 30 minutes after its command; its use count is never read again.
     response_urls, _ = SlackResponseUrl.objects.filter(run__received_at__lt=now - SLACK_EVENT_TTL).delete()
     deliveries, _ = ChannelDelivery.objects.filter(created_at__lt=now - CHANNEL_DELIVERY_TTL).delete()
+    tokens, _ = ApiToken.objects.filter(expiry__lt=now - EXPIRED_TOKEN_TTL).delete()
     # The delivery row stays: it is the log, and it stops GitHub redeliveries. A delivery still waiting
     # for a worker keeps its payload, so it can still be handled.
     payloads = (
@@ -44,15 +49,17 @@ def prune() -> dict[str, int]:
         "slack_oauth_states": slack_states,
         "slack_response_urls": response_urls,
         "channel_deliveries": deliveries,
+        "api_tokens": tokens,
         "webhook_payloads": payloads,
     }
     log.info(
         "housekeeping: deleted %s Slack event ids, %s Slack install states, %s response_url counts and "
-        "%s channel deliveries, blanked %s GitHub payloads",
+        "%s channel deliveries and %s expired API tokens, blanked %s GitHub payloads",
         slack_events,
         slack_states,
         response_urls,
         deliveries,
+        tokens,
         payloads,
     )
     return counts

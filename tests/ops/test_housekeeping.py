@@ -13,6 +13,7 @@ from django_q.models import Schedule
 
 from bots.models import ChannelDelivery, CommandRun, SlackEvent, SlackOAuthState, SlackResponseUrl
 from chatops_site.ops.housekeeping import prune
+from chatops_site.web.models import ApiToken
 from integrations.github.models import DeliveryOutcome, WebhookDelivery
 
 PAYLOAD = {"action": "opened", "repository": {"full_name": "acme/web-app"}}
@@ -147,6 +148,7 @@ def test_pruning_twice_is_harmless_and_logs_its_counts(caplog):
         "slack_oauth_states": 1,
         "slack_response_urls": 0,
         "channel_deliveries": 0,
+        "api_tokens": 0,
         "webhook_payloads": 1,
     }
     assert second == {
@@ -154,16 +156,27 @@ def test_pruning_twice_is_harmless_and_logs_its_counts(caplog):
         "slack_oauth_states": 0,
         "slack_response_urls": 0,
         "channel_deliveries": 0,
+        "api_tokens": 0,
         "webhook_payloads": 0,
     }
     assert SlackEvent.objects.count() == 1 and WebhookDelivery.objects.count() == 1
     lines = [r.getMessage() for r in caplog.records if r.name == "chatops.ops"]
     assert lines == [
         "housekeeping: deleted 1 Slack event ids, 1 Slack install states, 0 response_url counts and "
-        "0 channel deliveries, blanked 1 GitHub payloads",
+        "0 channel deliveries and 0 expired API tokens, blanked 1 GitHub payloads",
         "housekeeping: deleted 0 Slack event ids, 0 Slack install states, 0 response_url counts and "
-        "0 channel deliveries, blanked 0 GitHub payloads",
+        "0 channel deliveries and 0 expired API tokens, blanked 0 GitHub payloads",
     ]
+
+
+def test_api_tokens_a_month_past_their_expiry_go(alice):
+    for name, expired in [("long-gone", timedelta(days=31)), ("just-expired", timedelta(days=1))]:
+        token, _ = ApiToken.issue(alice, name)
+        ApiToken.objects.filter(pk=token.pk).update(expiry=timezone.now() - expired)
+    ApiToken.issue(alice, "valid")
+
+    assert prune()["api_tokens"] == 1
+    assert sorted(ApiToken.objects.values_list("name", flat=True)) == ["just-expired", "valid"]
 
 
 @pytest.mark.django_db
