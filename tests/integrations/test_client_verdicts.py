@@ -14,13 +14,6 @@ from tests.stubs import Answer, StubServer
 
 
 @pytest.fixture
-def waits(monkeypatch) -> list[float]:
-    waited: list[float] = []
-    monkeypatch.setattr("integrations.http.sleep", waited.append)
-    return waited
-
-
-@pytest.fixture
 def github(settings):
     with StubServer() as stub:
         settings.GITHUB_API_URL = stub.url

@@ -13,14 +13,6 @@ from tests.stubs import Answer, StubServer
 
 
 @pytest.fixture
-def waits(monkeypatch) -> list[float]:
-    """The door's waits between attempts, recorded instead of slept."""
-    waited: list[float] = []
-    monkeypatch.setattr("integrations.http.sleep", waited.append)
-    return waited
-
-
-@pytest.fixture
 def stub():
     with StubServer() as server:
         yield server
