@@ -12,6 +12,7 @@ Every write to a deployment happens here, the tasks' claims and leases included;
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -527,17 +528,7 @@ def recover_lost_work(now: datetime) -> None:
 
 def expire_approvals(now: datetime | None = None) -> int:
     """Expire the deployments nobody approved within CHATOPS_APPROVAL_TTL."""
-    cutoff = (now or timezone.now()) - timedelta(seconds=settings.CHATOPS_APPROVAL_TTL)
-    expired = 0
-    for pk in Deployment.objects.filter(state=State.AWAITING_APPROVAL, requested_at__lte=cutoff).values_list(
-        "pk", flat=True
-    ):
-        with transaction.atomic():
-            deployment = _locked(pk)
-            if deployment.state == State.AWAITING_APPROVAL:
-                _move(deployment, State.EXPIRED, message="nobody approved it in time")
-                expired += 1
-    return expired
+    return _expire(State.AWAITING_APPROVAL, "requested_at", now, lambda deployment: "nobody approved it in time")
 
 
 def expire_unstarted(now: datetime | None = None) -> int:
@@ -545,17 +536,25 @@ def expire_unstarted(now: datetime | None = None) -> int:
 
     A decision is about the moment it was made: lifting a lock a month later must not ship it.
     """
-    ttl = timedelta(seconds=settings.CHATOPS_APPROVAL_TTL)
+    limit = format_duration(timedelta(seconds=settings.CHATOPS_APPROVAL_TTL))
+
+    def why(deployment: Deployment) -> str:
+        waited = "its approval" if deployment.queued_at != deployment.requested_at else "it was asked for"
+        return f"could not start within {limit} of {waited}; ask again"
+
+    return _expire(State.QUEUED, "queued_at", now, why)
+
+
+def _expire(state: State, since: str, now: datetime | None, why: Callable[[Deployment], str]) -> int:
+    """Expire the deployments still in `state` CHATOPS_APPROVAL_TTL after their `since` moment."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.CHATOPS_APPROVAL_TTL)
+    stale = Deployment.objects.filter(state=state, **{f"{since}__lte": cutoff}).values_list("pk", flat=True)
     expired = 0
-    for pk in Deployment.objects.filter(state=State.QUEUED, queued_at__lte=(now or timezone.now()) - ttl).values_list(
-        "pk", flat=True
-    ):
+    for pk in stale:
         with transaction.atomic():
             deployment = _locked(pk)
-            if deployment.state == State.QUEUED:
-                waited = "its approval" if deployment.queued_at != deployment.requested_at else "it was asked for"
-                limit = format_duration(ttl)
-                _move(deployment, State.EXPIRED, message=f"could not start within {limit} of {waited}; ask again")
+            if deployment.state == state:
+                _move(deployment, State.EXPIRED, message=why(deployment))
                 expired += 1
     return expired
 
