@@ -309,6 +309,11 @@ GITHUB_APP_PRIVATE_KEY = secret("GITHUB_APP_PRIVATE_KEY")
 GITHUB_APP_PRIVATE_KEY_PATH = env("GITHUB_APP_PRIVATE_KEY_PATH")
 GITHUB_TOKEN = secret("GITHUB_TOKEN")
 GITHUB_API_URL = env("GITHUB_API_URL", "https://api.github.com")
+# Where people read commits and compares; set it with GITHUB_API_URL for GitHub Enterprise.
+GITHUB_WEB_URL = env("GITHUB_WEB_URL", "https://github.com")
+# A directory of local git repositories (`<owner>/<name>`) to pin and list commits in when GitHub is
+# not configured: the demo's, or a team's mirrors.
+CHATOPS_GIT_REPOSITORIES = env("CHATOPS_GIT_REPOSITORIES")
 JENKINS_URL = env("JENKINS_URL")
 JENKINS_USER = env("JENKINS_USER")
 JENKINS_API_TOKEN = secret("JENKINS_API_TOKEN")

@@ -46,6 +46,9 @@ class Order:
     provider: str  # which provider runs it (`DeployTarget.provider`)
     kind: str  # "deploy" or "rollback"
     version: str
+    # The commit the deployment was pinned to when it was requested: what ships, whatever `version` points
+    # to by now. Blank when the service has no repository to pin in.
+    commit_sha: str
     service: str
     environment: str
     target: str  # "web-app/prod", for messages

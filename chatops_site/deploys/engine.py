@@ -473,6 +473,7 @@ def order(deployment: Deployment) -> Order:
         provider=target.provider,
         kind=deployment.kind,
         version=deployment.version,
+        commit_sha=deployment.commit_sha,
         service=target.service.name,
         environment=target.environment.name,
         target=str(target),

@@ -41,6 +41,16 @@ class Deployment(models.Model):
     target = models.ForeignKey(DeployTarget, on_delete=models.PROTECT, related_name="deployments")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.DEPLOY)
     version = models.CharField(max_length=200)
+    # The commit `version` pointed to when it was requested: what is approved and what ships. Blank while it
+    # is being pinned, and for services without a repository.
+    commit_sha = models.CharField(max_length=64, blank=True)
+    # The commit that ran on the target before, when known: where the commits to ship start.
+    base_sha = models.CharField(max_length=64, blank=True)
+    # Set while the commit is being looked up; nothing is approved or started before it is cleared.
+    pinning = models.BooleanField(default=False)
+    # What ships, as the card shows it (commits since `base_sha`, CI state), fetched once when pinned;
+    # `{"error": "..."}` when the source could not tell.
+    changes = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=20, choices=State.choices)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -74,6 +84,10 @@ class Deployment(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.target} {self.version}"
+
+    @property
+    def short_sha(self) -> str:
+        return self.commit_sha[:7]
 
     @property
     def is_final(self) -> bool:
