@@ -26,7 +26,83 @@ ICONS = {
 def headline(deployment: Deployment) -> str:
     target = deployment.target
     verb = "Rollback" if deployment.kind == "rollback" else "Deploy"
-    return f"{verb} #{deployment.pk} of {target.service.name} {deployment.version} to {target.environment.name}"
+    version = deployment.version
+    if deployment.commit_sha and not deployment.commit_sha.startswith(version.lower()):
+        version += f" ({deployment.short_sha})"
+    return f"{verb} #{deployment.pk} of {target.service.name} {version} to {target.environment.name}"
+
+
+CI_MARKS = {"passing": "✅", "failing": "❌", "pending": "⏳", "none": "➖", "unknown": "❔"}
+
+
+def ci_state(deployment: Deployment) -> str:
+    """The pinned commit's CI, with counts: "❌ failing (2 failing, 5 passing)"."""
+    checks = deployment.changes.get("checks") or {}
+    state = str(checks.get("state") or "")
+    if not state:
+        return ""
+    if checks.get("error"):
+        return f"{CI_MARKS['unknown']} unknown: {checks['error']}"
+    if state == "none":
+        return f"{CI_MARKS['none']} nothing reports on {deployment.short_sha}"
+    counts = ", ".join(f"{checks[k]} {k}" for k in ("failing", "pending", "passing") if checks.get(k))
+    return f"{CI_MARKS.get(state, '')} {state}" + (f" ({counts})" if counts else "")
+
+
+def commits_to_ship(deployment: Deployment) -> tuple[str, list[str]]:
+    """How many commits ship since what runs on the target, and one line for each of the newest."""
+    changes = deployment.changes
+    if changes.get("error"):
+        return f"commits unknown: {changes['error']}", []
+    if changes.get("first"):
+        return "nothing known runs here yet, so there is nothing to compare with", []
+    if "total" not in changes:
+        return "", []
+    total, since = int(changes["total"]), deployment.base_sha[:7]
+    noun = "commit" if total == 1 else "commits"
+    summary = f"undoes the {total} {noun} after {deployment.short_sha}" if changes.get("undoes") else ""
+    summary = summary or (f"{total} new {noun} since {since}" if total else f"no new commits since {since}")
+    lines = []
+    for commit in changes.get("commits") or []:
+        pr = f" (#{commit['pr']})" if commit.get("pr") and f"#{commit['pr']}" not in commit["title"] else ""
+        lines.append(f"{commit['sha'][:7]} {commit['title']}{pr} — {commit['author']}")
+    if total > len(lines) and lines:
+        lines.append(f"… and {total - len(lines)} more")
+    return summary, lines
+
+
+def _pin_fields(deployment: Deployment) -> list[tuple[str, str]]:
+    if deployment.pinning:
+        repository = deployment.target.service.repository
+        return [("Commit", f"looking up {deployment.version} in {repository}…")]
+    if not deployment.commit_sha:
+        return []
+    fields = [("Commit", deployment.commit_sha[:12])]
+    summary, lines = commits_to_ship(deployment)
+    if summary:
+        fields.append(("Changes", summary))
+    if lines:
+        fields.append(("Commits", "\n".join(lines)))
+    if ci_state(deployment):
+        fields.append(("CI", ci_state(deployment)))
+    if engine.moved_on(deployment):
+        fields.append(("Note", engine.moved_on(deployment)))
+    return fields
+
+
+def _approve_button(deployment: Deployment) -> Button:
+    """Approve exactly the pinned commit: the button names it, and asks before it approves."""
+    target = deployment.target
+    if not deployment.commit_sha:
+        question = f"Approve {target.service.name} {deployment.version} to {target.environment.name}?"
+        return Button("Approve", "approve", str(deployment.pk), confirm=question)
+    summary, _ = commits_to_ship(deployment)
+    ci = ci_state(deployment)
+    question = (
+        f"Approve {target.service.name} {deployment.short_sha} ({deployment.version}) to {target.environment.name}?"
+    )
+    question += "".join(f"\n{part}" for part in (summary, f"CI: {ci}" if ci else "") if part)
+    return Button("Approve", "approve", f"{deployment.pk} {deployment.short_sha}", confirm=question)
 
 
 def approvers(deployment: Deployment) -> list[str]:
@@ -72,14 +148,13 @@ def describe(deployment: Deployment, message: str = "") -> Reply:
     text = f"{ICONS[state]} {headline(deployment)}"
     fields = [("Requested by", deployment.requested_by.get_username())]
     buttons: list[Button] = []
-    if state == State.AWAITING_APPROVAL:
+    if deployment.pinning and state in (State.AWAITING_APPROVAL, State.QUEUED):
+        text += " is waiting for its commit"
+    elif state == State.AWAITING_APPROVAL:
         names = approvers(deployment)
         text += " is waiting for approval"
         fields.append(("Can approve", ", ".join(names) if names else "nobody yet: grant 'approve' in the admin"))
-        buttons = [
-            Button("Approve", "approve", str(deployment.pk)),
-            Button("Reject", "reject", str(deployment.pk), style="danger"),
-        ]
+        buttons = [_approve_button(deployment), Button("Reject", "reject", str(deployment.pk), style="danger")]
     elif state == State.QUEUED:
         text += " is queued" + _blocker(deployment)
     elif state in ACTIVE_STATES:
@@ -90,6 +165,9 @@ def describe(deployment: Deployment, message: str = "") -> Reply:
         text += f" {state.label}"
     if message:
         text += f": {message}"
+    if (deployment.changes.get("checks") or {}).get("state") == "failing" and not deployment.is_final:
+        text += f" · ❌ CI is failing on {deployment.short_sha}"
+    fields += _pin_fields(deployment)
     if state != State.AWAITING_APPROVAL:
         fields += _decision(deployment)
     if deployment.rollback_of is not None:
@@ -99,8 +177,10 @@ def describe(deployment: Deployment, message: str = "") -> Reply:
     if deployment.artifact:
         fields.append(("Artifact", deployment.artifact))
     links = [("Run", deployment.provider_run_url)] if deployment.provider_run_url else []
+    if deployment.changes.get("compare_url"):
+        links.append(("Compare", deployment.changes["compare_url"]))
     # Providers that know the commit they deployed (GitHub Actions) keep it in provider_data.
-    if deployment.provider_data.get("head_sha"):
+    if deployment.provider_data.get("head_sha") and not deployment.commit_sha:
         fields.append(("Commit", deployment.provider_data["head_sha"][:12]))
     if deployment.provider_data.get("commit_url"):
         links.append(("Commit", deployment.provider_data["commit_url"]))

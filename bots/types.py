@@ -41,6 +41,9 @@ class Button:
     command: str
     value: str
     style: str = "primary"  # primary | danger
+    # A question to confirm before the command runs ("Approve web-app 1a2b3c4 to prod?"): Slack asks it in
+    # a dialog; Discord, which has none, answers the first click privately with a second button.
+    confirm: str = ""
 
 
 @dataclass

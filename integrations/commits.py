@@ -78,6 +78,8 @@ def source_for(repository: str) -> CommitSource | None:
 
     if app_configured() or settings.GITHUB_TOKEN:
         return import_string("integrations.github.commits.GitHubCommits")()
+    if not settings.CHATOPS_GIT_REPOSITORIES:
+        return None
     local = import_string("integrations.localgit.LocalGit")()
     return local if local.holds(repository) else None
 

@@ -5,9 +5,16 @@ from bots.types import Reply
 from chatops_site.deploys import engine
 
 
-@command("approve", "Approve a deployment that waits for approval", DEPLOYMENT)
+@command(
+    "approve",
+    "Approve a deployment that waits for approval",
+    DEPLOYMENT,
+    Arg("commit", "the commit you approve, as its card shows it", required=False, max_length=64),
+    details="What is approved is the commit the deployment was pinned to; naming it (the buttons do) makes "
+    "sure it is the one you looked at.",
+)
 def approve(ctx: Context) -> Reply:
-    ctx.deployment = engine.approve(ctx.person, ctx.args["deployment"])
+    ctx.deployment = engine.approve(ctx.person, ctx.args["deployment"], ctx.args["commit"] or "")
     return deployment_messages.describe(ctx.deployment, f"approved by {ctx.person.get_username()}")
 
 

@@ -26,9 +26,10 @@ from django_q.models import Schedule
 from chatops_site import metrics, queue
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import Action, DeployTarget, Environment, Service
-from chatops_site.deploys import versions
+from chatops_site.deploys import pinning, versions
 from chatops_site.deploys.models import (
     ACTIVE_STATES,
+    WAITING_STATES,
     Approval,
     Decision,
     Deployment,
@@ -44,7 +45,7 @@ log = logging.getLogger("chatops.deploys")
 
 TRANSITIONS: dict[str, set[State]] = {
     State.AWAITING_APPROVAL: {State.QUEUED, State.REJECTED, State.EXPIRED, State.CANCELLED},
-    State.QUEUED: {State.DISPATCHING, State.CANCELLED, State.EXPIRED},
+    State.QUEUED: {State.DISPATCHING, State.CANCELLED, State.EXPIRED, State.REJECTED},
     State.DISPATCHING: {State.RUNNING, State.FAILED, State.TIMED_OUT},
     State.RUNNING: {State.SUCCEEDED, State.FAILED, State.TIMED_OUT},
 }
@@ -175,10 +176,48 @@ def request_deploy(
             state=state,
             requested_at=now,
             queued_at=now if state == State.QUEUED else None,
+            pinning=pinning.needs_pin(service.repository),
         )
+        if deployment.pinning:
+            deployment.base_sha = pinning.running_sha(deployment)
+            deployment.commit_sha = pinning.earlier_sha(deployment)
+            deployment.save(update_fields=["base_sha", "commit_sha"])
         _record(deployment, "", deployment.state, user, f"{kind} of {version} requested")
-        if deployment.state == State.QUEUED:
+        if deployment.pinning:  # nothing is decided or started before the commit is known
+            _enqueue("pin", deployment.pk)
+        elif deployment.state == State.QUEUED:
             _enqueue("start_next", target.pk)
+    return deployment
+
+
+def pin(deployment_id: int) -> Deployment | None:
+    """Pin a requested deployment to the commit its version points to now, with what that commit brings.
+
+    The lookup calls out, so it runs outside any transaction; the first task to finish it writes it.
+    A version the repository does not know ends the deployment as rejected, naming the closest refs.
+    """
+    deployment = Deployment.objects.select_related("target__service").get(pk=deployment_id)
+    if not deployment.pinning or deployment.is_final:
+        return None
+    found = pinning.look_up(deployment)
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        if not deployment.pinning:
+            return None
+        deployment.pinning = False
+        if found.refusal:
+            deployment.save(update_fields=["pinning"])
+            if not deployment.is_final:
+                _move(deployment, State.REJECTED, message=found.refusal)
+            return deployment
+        deployment.commit_sha = found.sha
+        deployment.changes = found.changes or {}
+        deployment.save(update_fields=["pinning", "commit_sha", "changes"])
+        if not deployment.is_final:
+            pinned = f"pinned {deployment.version} to {deployment.short_sha}" if found.sha else "not pinned"
+            _record(deployment, deployment.state, deployment.state, None, pinned)
+            if deployment.state == State.QUEUED:
+                _enqueue("start_next", deployment.target_id)
     return deployment
 
 
@@ -245,10 +284,19 @@ def _expired(deployment: Deployment) -> DeployError:
     return DeployError(f"#{deployment.pk} waited too long for approval and has expired; request it again.")
 
 
-def approve(user: User, deployment_id: int) -> Deployment:
-    """Approve a waiting deployment: four-eyes, the `approve` grant, and only once."""
+def approve(user: User, deployment_id: int, commit: str = "") -> Deployment:
+    """Approve a waiting deployment: four-eyes, the `approve` grant, and only once.
+
+    What is approved is the pinned commit: not before it is known, and, when the approver names the commit
+    they saw (the buttons do), only that one.
+    """
     with transaction.atomic():
         deployment, expired = _decidable(user, deployment_id)
+        if not expired and deployment.pinning:
+            raise DeployError(f"#{deployment.pk} is still being pinned to a commit; try again in a moment.")
+        if not expired and commit and not deployment.commit_sha.startswith(commit.lower()):
+            shipped = deployment.short_sha or "no pinned commit"
+            raise DeployError(f"#{deployment.pk} ships {shipped}, not {commit}: look at it again before approving.")
         if not expired:
             Approval.objects.create(deployment=deployment, approver=user, decision=Decision.APPROVE)
             _move(deployment, State.QUEUED, actor=user, message=f"approved by {user.get_username()}")
@@ -353,7 +401,7 @@ def start_next(target_id: int) -> Deployment | None:
                 .order_by("queued_at", "id")
                 .first()
             )
-            if deployment is None:
+            if deployment is None or deployment.pinning:  # its pin starts it when done
                 return None
             _move(deployment, State.DISPATCHING)
             _enqueue("dispatch", deployment.pk, 1)
@@ -364,7 +412,8 @@ def start_next(target_id: int) -> Deployment | None:
         return None
 
 
-def record_dispatch(deployment_id: int, run: Run) -> Deployment | None:
+def record_dispatch(deployment_id: int, run: Run, moved_to: str = "") -> Deployment | None:
+    """The run started; `moved_to` is where the deployment's ref points by now, when it moved on since the pin."""
     with transaction.atomic():
         deployment = _locked(deployment_id)
         if deployment.state != State.DISPATCHING:
@@ -372,8 +421,12 @@ def record_dispatch(deployment_id: int, run: Run) -> Deployment | None:
         deployment.provider_run_id = run.run_id
         deployment.provider_run_url = run.url
         deployment.provider_data = {**deployment.provider_data, **run.data}
+        message = f"run {run.run_id} started" if run.run_id else "dispatched"
+        if moved_to:
+            deployment.changes = {**deployment.changes, "moved_to": moved_to}
+            message += f"; {moved_on(deployment)}"
         due = _due(deployment, run.check_in)
-        _move(deployment, State.RUNNING, message=f"run {run.run_id} started" if run.run_id else "dispatched")
+        _move(deployment, State.RUNNING, message=message)
         _check_later(deployment.pk, due, run.check_in)
     return deployment
 
@@ -397,6 +450,17 @@ def record_status(deployment_id: int, status: RunStatus) -> Deployment | None:
             deployment.save(update_fields=fields)
             _check_later(deployment.pk, due, status.check_in)
     return deployment
+
+
+def moved_on(deployment: Deployment) -> str:
+    """What to say when the ref moved on after the deployment was pinned; blank when it did not."""
+    moved_to = str(deployment.changes.get("moved_to") or "")
+    if not moved_to:
+        return ""
+    return (
+        f"{deployment.version} has moved on to {moved_to[:7]} since it was pinned; "
+        f"{deployment.short_sha} ships, as requested and approved"
+    )
 
 
 def fail(deployment_id: int, message: str) -> Deployment | None:
@@ -515,6 +579,11 @@ def recover_lost_work(now: datetime) -> None:
     )
     for deployment_id in stalled.values_list("pk", flat=True):
         _enqueue("dispatch", deployment_id, 1)
+    unpinned = Deployment.objects.filter(
+        pinning=True, state__in=WAITING_STATES, requested_at__lt=now - timedelta(seconds=LOST_CHECK_AFTER)
+    )
+    for deployment_id in unpinned.values_list("pk", flat=True):
+        _enqueue("pin", deployment_id)
     abandoned = Deployment.objects.filter(state=State.DISPATCHING, dispatch_attempts__gt=0, next_check_at__lt=now)
     for deployment_id, attempts in abandoned.values_list("pk", "dispatch_attempts"):
         log.warning("#%s: dispatch attempt %s was lost with its worker; trying again", deployment_id, attempts)

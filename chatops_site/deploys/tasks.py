@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from chatops_site.deploys import engine
+from chatops_site.deploys import engine, pinning
 from integrations.providers import ProviderError, get_provider
 
 log = logging.getLogger("chatops.deploys")
@@ -26,11 +26,17 @@ def start_next(target_id: int) -> None:
     engine.start_next(target_id)
 
 
+def pin(deployment_id: int) -> None:
+    engine.pin(deployment_id)
+
+
 def dispatch(deployment_id: int, attempt: int, wait: float = 0) -> None:
     time.sleep(wait)
     order = engine.claim_dispatch(deployment_id, attempt)
     if order is None:
         return  # another copy of this task got there first, or the deployment moved on
+    # The pinned commit ships whatever happens; people are told when its ref has moved on since.
+    moved_to = pinning.moved(order.repository, order.version, order.commit_sha)
     try:
         run = get_provider(order.provider).dispatch(order)
     except ProviderError as exc:
@@ -45,7 +51,7 @@ def dispatch(deployment_id: int, attempt: int, wait: float = 0) -> None:
         log.exception("#%s dispatch crashed", deployment_id)
         engine.fail(deployment_id, f"could not start the deploy: internal error ({exc.__class__.__name__})")
         return
-    engine.record_dispatch(deployment_id, run)
+    engine.record_dispatch(deployment_id, run, moved_to)
 
 
 def check(deployment_id: int, due: str, wait: float = 0) -> None:

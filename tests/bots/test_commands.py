@@ -71,10 +71,11 @@ def test_help_on_one_command_shows_its_usage_details_and_argument_help(say, aske
 
 
 def test_help_on_a_command_without_details_shows_usage_summary_and_arguments(say):
-    assert say("carol", "/help approve").text.splitlines() == [
-        "/approve <deployment>",
-        "Approve a deployment that waits for approval",
+    assert say("carol", "/help reject").text.splitlines() == [
+        "/reject <deployment> [<reason>...]",
+        "Reject a deployment that waits for approval",
         "  <deployment>: deployment number, e.g. 12 or #12",
+        "  <reason>: why, for the requester",
     ]
 
 

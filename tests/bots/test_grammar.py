@@ -31,7 +31,7 @@ from bots.types import Invocation, Reply
 from chatops_site.catalog.models import Environment, Service
 
 EXPECTED_USAGE = {
-    "approve": "/approve <deployment>",
+    "approve": "/approve <deployment> [<commit>]",
     "cost": "/cost [<period>] [<service>]",
     "deploy": "/deploy <service> <env> [<version>]",
     "help": "/help [<command>]",

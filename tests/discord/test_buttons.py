@@ -18,10 +18,26 @@ def waiting(interact):
     deployment = Deployment.objects.get()
     assert deployment.state == State.AWAITING_APPROVAL
     assert [b["custom_id"] for b in answer["data"]["components"][0]["components"]] == [
-        f"approve:{deployment.pk}",
+        f"confirm:approve:{deployment.pk}",  # Discord has no confirmation dialog: Approve asks first
         f"reject:{deployment.pk}",
     ]
     return deployment
+
+
+def test_approve_asks_first_privately_with_the_card_and_a_button_naming_the_command(interact, waiting):
+    card = {"content": "⏸ Deploy #1 of web-app v5 to prod is waiting for approval", "embeds": [{"fields": []}]}
+    payload = click(f"confirm:approve:{waiting.pk}", user="bob")
+    payload["message"].update(card)
+    answer = interact(payload)
+    assert answer["type"] == 4 and answer["data"]["flags"] == EPHEMERAL
+    assert answer["data"]["content"].startswith(f"Sure? This runs `/approve {waiting.pk}` as you, for:")
+    assert card["content"] in answer["data"]["content"]
+    assert answer["data"]["embeds"] == card["embeds"]
+    (button,) = answer["data"]["components"][0]["components"]
+    assert (button["label"], button["custom_id"]) == (f"Yes: /approve {waiting.pk}", f"approve:{waiting.pk}")
+    waiting.refresh_from_db()
+    assert waiting.state == State.AWAITING_APPROVAL and not Approval.objects.exists()
+    assert not CommandRun.objects.filter(command="approve").exists()
 
 
 def test_an_approver_clicking_approve_updates_the_message_to_say_who_approved(interact, waiting):

@@ -134,7 +134,7 @@ def test_an_approval_request_in_the_channel_carries_approve_and_reject_buttons(i
         {
             "type": 1,
             "components": [
-                {"type": 2, "style": 1, "label": "Approve", "custom_id": f"approve:{number}"},
+                {"type": 2, "style": 1, "label": "Approve", "custom_id": f"confirm:approve:{number}"},
                 {"type": 2, "style": 4, "label": "Reject", "custom_id": f"reject:{number}"},
             ],
         }

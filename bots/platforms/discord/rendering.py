@@ -45,14 +45,36 @@ def render(reply: Reply, interactive: bool = True) -> dict:
     }
 
 
+# A button that asks first: its click only shows the question; the answer's own button runs the command.
+CONFIRM = "confirm"
+
+
 def custom_id(button: Button) -> str:
-    return f"{button.command}:{button.value}"[:100]
+    pressing = f"{button.command}:{button.value}"
+    return (f"{CONFIRM}:{pressing}" if button.confirm else pressing)[:100]
 
 
 def pressed(custom_id: str) -> tuple[str, str]:
     """The command and its argument text behind a button: `approve:12` -> ("approve", "12")."""
     command, _, value = custom_id.partition(":")
     return command, value
+
+
+def confirmation(message: dict, pressing: str) -> dict:
+    """Discord has no confirmation dialog: the first click answers privately with the message it was on
+    (what is being approved) and a second button that says exactly which command it runs as you."""
+    command, value = pressed(pressing)
+    button = Button(f"Yes: /{command} {value}", command, value)
+    data: dict = {
+        "content": _clip(
+            f"Sure? This runs `/{command} {value}` as you, for:\n{message.get('content', '')}", MAX_CONTENT
+        ),
+        "embeds": message.get("embeds") or [],
+        "components": _rows([button]),
+        "allowed_mentions": {"parse": []},
+        "flags": EPHEMERAL,
+    }
+    return {"type": Callback.MESSAGE, "data": data}
 
 
 def answer(reply: Reply) -> dict:

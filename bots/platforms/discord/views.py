@@ -25,7 +25,7 @@ from bots import command_engine
 from bots.models import CommandRun, Outcome
 from bots.platforms.discord.autocomplete import choices
 from bots.platforms.discord.commands import typed
-from bots.platforms.discord.rendering import Callback, answer, pressed, private, render
+from bots.platforms.discord.rendering import CONFIRM, Callback, answer, confirmation, pressed, private, render
 from bots.types import Invocation
 from chatops_site import metrics
 
@@ -106,6 +106,8 @@ def _autocomplete(interaction: dict) -> dict:
 def _button(interaction: dict) -> dict:
     """A click runs the button's command as the person who clicked: `/approve 12` with all its checks."""
     name, text = pressed(str((interaction.get("data") or {}).get("custom_id", "")))
+    if name == CONFIRM:
+        return confirmation(interaction.get("message") or {}, text)
     reply = command_engine.handle(_invocation(interaction, name, text))
     run = CommandRun.objects.filter(pk=reply.run_id).only("outcome").first() if reply.run_id else None
     if run is None or run.outcome != Outcome.OK:

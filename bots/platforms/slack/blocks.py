@@ -45,22 +45,27 @@ def blocks(reply: Reply) -> list[dict]:
         links = " · ".join(f"<{url}|{escape(label)}>" for label, url in reply.links)
         rendered.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(links)}]})
     if reply.buttons:
-        rendered.append(
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": {"type": "plain_text", "text": button.label[:75]},
-                        "action_id": action_id(button),
-                        "value": button.value[:2000],
-                        "style": button.style,
-                    }
-                    for button in reply.buttons
-                ],
-            }
-        )
+        rendered.append({"type": "actions", "elements": [_button(button) for button in reply.buttons]})
     return rendered
+
+
+def _button(button: Button) -> dict:
+    element = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": button.label[:75]},
+        "action_id": action_id(button),
+        "value": button.value[:2000],
+        "style": button.style,
+    }
+    if button.confirm:  # https://docs.slack.dev/reference/block-kit/composition-objects/confirmation-dialog-object
+        element["confirm"] = {
+            "title": {"type": "plain_text", "text": "Are you sure?"},
+            "text": {"type": "plain_text", "text": _clip(button.confirm, 300)},
+            "confirm": {"type": "plain_text", "text": _clip(f"{button.label} {button.value.rpartition(' ')[2]}", 30)},
+            "deny": {"type": "plain_text", "text": "Not yet"},
+            "style": button.style,
+        }
+    return element
 
 
 def message(reply: Reply) -> dict:
