@@ -70,7 +70,7 @@ def deployment(request, pk: int):
     if found.state == State.SUCCEEDED and rbac.may(user, Action.ROLLBACK, target.service, target.environment):
         here = f"/rollback {target.service.name} {target.environment.name}"
         rollback = here if current is not None and current.pk == found.pk else f"{here} {found.version}"
-    may_decide = found.state == State.AWAITING_APPROVAL and engine.may_decide(user, found)
+    may_decide = found.state == State.AWAITING_APPROVAL and not found.pinning and engine.may_decide(user, found)
     context = {
         "deployment": found,
         "events": found.events.select_related("actor"),

@@ -103,7 +103,8 @@ class DeploymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Deployment
         fields = [
-            "id", "service", "environment", "kind", "version", "state", "requested_by", "rollback_of",
+            "id", "service", "environment", "kind", "version", "commit_sha", "base_sha", "pinning", "changes",
+            "state", "requested_by", "rollback_of",
             "provider_run_id", "provider_run_url", "artifact", "detail",
             "requested_at", "queued_at", "started_at", "finished_at", "duration_seconds",
         ]  # fmt: skip

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django import template
 
+from bots import deployment_messages
 from bots.deployment_messages import ICONS
-from chatops_site.deploys.models import State
+from chatops_site.deploys import engine
+from chatops_site.deploys.models import Deployment, State
 from chatops_site.durations import format_duration
 
 register = template.Library()
@@ -37,3 +39,18 @@ def duration(delta) -> str:
 def web_link(url: str) -> str:
     """The URL when it is http(s), else nothing: escaping keeps markup out of an `href`, not `javascript:`."""
     return url if str(url).lower().startswith(("https://", "http://")) else ""
+
+
+@register.inclusion_tag("web/_shipping.html")
+def shipping(deployment: Deployment) -> dict:
+    """The pinned commit and what it brings, worded as the chat card words it."""
+    summary, _ = deployment_messages.commits_to_ship(deployment)
+    return {
+        "d": deployment,
+        "summary": summary,
+        "commits": deployment.changes.get("commits") or [],
+        "ci": deployment_messages.ci_state(deployment),
+        "failing": (deployment.changes.get("checks") or {}).get("state") == "failing",
+        "moved": engine.moved_on(deployment),
+        "compare_url": deployment.changes.get("compare_url", ""),
+    }
