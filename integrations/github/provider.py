@@ -2,7 +2,8 @@
 
 Target settings: `{"workflow": "deploy.yml", "ref": "main"}` (`ref` is where the workflow file is read
 from; default: the version being deployed; `repository` overrides the service's). The workflow gets the
-inputs `service`, `environment`, `version` and `deployment_id`, and should show the id in its run name,
+inputs `service`, `environment`, `version`, `deployment_id` and, when the deployment was pinned, `sha`: the
+commit to check out and ship (the ref may have moved on since it was approved). It should show the id in its run name,
 e.g. `run-name: Deploy ${{ inputs.service }} ${{ inputs.version }} (#${{ inputs.deployment_id }})`, so
 that the run can be found where GitHub does not return it from the dispatch. `workflow_run` webhooks
 usually finish the deployment; `check` polls as the fallback.
@@ -43,6 +44,7 @@ class GitHubActionsProvider(DeployProvider):
                 "environment": order.environment,
                 "version": order.version,
                 "deployment_id": str(order.deployment_id),
+                **({"sha": order.commit_sha} if order.commit_sha else {}),
             },
             "return_run_details": True,
         }
@@ -77,6 +79,13 @@ class GitHubActionsProvider(DeployProvider):
         try:
             response = auth.call(repository, "POST", path, json=body)
         except GitHubError as exc:
+            if exc.status == 422 and "sha" in str(exc) and "Unexpected inputs" in str(exc):
+                raise GitHubError(
+                    f"{exc}: the workflow must declare the input `sha` and check it out, so that the approved "
+                    "commit ships (see the README's workflow)",
+                    422,
+                    permanent=True,
+                ) from exc
             # A server that predates `return_run_details` may refuse the unknown key; ask without it.
             if exc.status != 422 or "return_run_details" not in str(exc):
                 raise
