@@ -40,6 +40,15 @@ def test_the_approval_request_is_posted_to_the_notify_channel_with_buttons(slack
     assert PostedMessage.objects.get(channel=DEPLOY_CHANNEL).key == f"deployment:{waiting.pk}"
 
 
+def test_approve_asks_for_confirmation_naming_service_version_and_environment(slack, waiting):
+    approve = _buttons(_channel_message(slack))[f"approve:{waiting.pk}"]
+    confirm = approve["confirm"]
+    assert confirm["title"]["text"] == "Are you sure?"
+    assert confirm["text"]["text"] == "Approve web-app v2 to prod?"
+    assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == (f"Approve {waiting.pk}", "Not yet")
+    assert "confirm" not in _buttons(_channel_message(slack))[f"reject:{waiting.pk}"]
+
+
 def test_an_approver_click_decides_and_the_message_says_who_and_when(slack, waiting):
     response = slack.click(f"approve:{waiting.pk}", str(waiting.pk), user="bob")
 

@@ -72,6 +72,8 @@ class Command(BaseCommand):
 
     def _follow(self, run, timeout: float) -> bool:
         seen = 0
+        # A deployment being pinned to its commit says which one (and what it brings) in a follow-up.
+        pinning = run.deployment_id is not None and run.deployment.pinning
         deadline = time.monotonic() + timeout
         hinted = False
         started = time.monotonic()
@@ -86,7 +88,8 @@ class Command(BaseCommand):
                     return run.deployment.state == State.SUCCEEDED
             if run.deployment_id is not None:
                 run.deployment.refresh_from_db()
-                if run.deployment.state == State.AWAITING_APPROVAL:
+                pinned = not run.deployment.pinning and (seen or not pinning)
+                if run.deployment.state == State.AWAITING_APPROVAL and pinned:
                     return True  # nothing happens until someone decides; they will see it through
             queued = run.deployment_id is None or run.deployment.state == State.QUEUED
             if not hinted and time.monotonic() - started > 15 and queued:
