@@ -1,13 +1,17 @@
-"""Commits read with git from local repositories (integrations/localgit)."""
+"""Commits read with git from local repositories (integrations/localgit), and the demo's, made by seed_demo."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
+from chatops_site.deploys.models import Deployment, State
 from integrations.commits import Checks, Commit, UnknownRef, source_for
 from integrations.http import OutsideError
 from integrations.localgit import LocalGit
@@ -187,3 +191,40 @@ def test_without_git_the_error_says_so(shop, monkeypatch):
     with pytest.raises(OutsideError, match="git is not installed") as failed:
         LocalGit().resolve("acme/shop", "main")
     assert failed.value.system == "git"
+
+
+# The demo's repositories
+
+
+def test_seed_demo_makes_a_repository_per_service_once_and_pins_its_past_deployments_in_it(db, settings, tmp_path):
+    settings.CHATOPS_GIT_REPOSITORIES = str(tmp_path / "repositories")
+    settings.GITHUB_TOKEN = ""
+    first = StringIO()
+    call_command("seed_demo", stdout=first)
+    source = LocalGit()
+    heads = {name: source.resolve(f"acme/{name}", "main") for name in ("web-app", "api", "worker")}
+    assert (tmp_path / "repositories" / "acme" / "web-app.git" / "HEAD").is_file()
+    assert "acme/web-app (made)" in first.getvalue()
+
+    again = StringIO()
+    call_command("seed_demo", stdout=again)
+
+    assert all(f"acme/{name} (kept)" in again.getvalue() for name in heads)
+    assert "Pinned" not in again.getvalue()
+    assert {name: source.resolve(f"acme/{name}", "main") for name in heads} == heads
+    demo = Deployment.objects.select_related("target__service")
+    assert demo.exists() and not demo.filter(commit_sha="").exists()
+    for deployment in demo.filter(state=State.SUCCEEDED):
+        repository = deployment.target.service.repository
+        assert deployment.commit_sha == source.resolve(repository, deployment.version)
+    # What runs in prod is a few commits behind main: a /deploy of main there has commits to show.
+    prod = demo.filter(target__service__name="web-app", target__environment__name="prod", state=State.SUCCEEDED)
+    changes = source.changes("acme/web-app", prod.latest("finished_at").commit_sha, heads["web-app"])
+    assert 3 <= changes.total < 15
+    assert all(c.author in {"alice", "bob", "carol"} for c in changes.commits)
+    assert any(c.pr for c in changes.commits)
+
+    # Made again, the history is the same commit for commit: nothing in it comes from this machine.
+    shutil.rmtree(tmp_path / "repositories")
+    call_command("seed_demo", stdout=StringIO())
+    assert {name: source.resolve(f"acme/{name}", "main") for name in heads} == heads
