@@ -10,6 +10,8 @@ from chatops_site.settings import DATABASES, Q_CLUSTER
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CHATOPS_SIMULATED_DELAY = 0.0
+# A developer's demo repositories (`make run`) never reach the tests: those that use one make their own.
+CHATOPS_GIT_REPOSITORIES = ""
 
 if DATABASES["default"]["ENGINE"] == "chatops_site.sqlite":
     # A file, not memory, so the end-to-end test's qcluster process sees the same database.

@@ -1,9 +1,11 @@
 """Deploy through an Argo CD application (target settings `{"app": "name"}`).
 
-A deploy syncs the application to the deployment's version (a branch, tag or commit of its source). A
-rollback re-applies the entry of the application's history at which the last good version was deployed.
-Argo CD refuses rollbacks while automated sync is on (it would sync straight back), so we refuse first,
-with a reason a person can act on.
+A deploy syncs the application to the commit the deployment was pinned to when it was requested (what
+was approved, even if its branch has moved since), or to its version (a branch, tag or commit of its
+source) when the service has no repository to pin in. A rollback re-applies the entry of the
+application's history at which the last good version was deployed. Argo CD refuses rollbacks while
+automated sync is on (it would sync straight back), so we refuse first, with a reason a person can act
+on.
 
 A second dispatch attempt (the first was lost with its worker) follows the operation the first one asked
 for when Argo CD is still carrying it out, instead of asking again.
@@ -48,10 +50,11 @@ def _revisions_of(order: Order) -> set[str]:
     """What Argo CD resolved this version to when it was deployed to the target before.
 
     History entries name resolved commits, not the tag or branch someone typed; the deployments that
-    succeeded with the version remember the commit (see `check`), and the engine hands them over.
+    succeeded with the version remember the commit (see `check`), and the engine hands them over. The
+    commit the rollback itself was pinned to is looked for too.
     """
     recorded = {str(data["revision"]) for data in order.earlier if data.get("revision")}
-    return recorded | {order.version}
+    return recorded | {order.version} | ({order.commit_sha} if order.commit_sha else set())
 
 
 class ArgoCDProvider(DeployProvider):
@@ -65,7 +68,7 @@ class ArgoCDProvider(DeployProvider):
             data = {"revision": entry["revision"], "history_id": entry["id"]}
         else:
             run_id = f"{name} sync to {order.version}"
-            data = {"revision": order.version}
+            data = {"revision": order.commit_sha or order.version}
         requested = app.get("operation") or {}
         if order.attempt > 1 and (requested.get("sync") or {}).get("revision") == data["revision"]:
             # An earlier attempt's operation, still being carried out: follow it rather than ask twice.
@@ -75,7 +78,7 @@ class ArgoCDProvider(DeployProvider):
         if order.kind == "rollback":
             answer = client.rollback(name, data["history_id"])
         else:
-            answer = client.sync(name, order.version)
+            answer = client.sync(name, data["revision"])
         # The answer still shows the previous operation: a check that sees it knows ours has not begun.
         data.update(app=name, previous_operation=_operation(answer).get("startedAt"))
         return Run(run_id=run_id, url=client.page(name), check_in=CHECK_EVERY, data=data)

@@ -1,11 +1,14 @@
 """Deploy through a Jenkins job (target settings `{"job": "folder/name"}`).
 
-The job is built with parameters SERVICE, ENV, VERSION and DEPLOYMENT_ID; a rollback builds the same
-job with the version the engine chose. Jenkins first queues the request: we follow the queue item until
-it names its build, then the build until it has a result. Jenkins forgets a queue item about five minutes
-after it leaves the queue, so the item is polled promptly; if it was forgotten anyway, the build is found
-among the job's recent builds by its DEPLOYMENT_ID. The same search, in the queue and then among the
-builds, comes before a second dispatch attempt: the first may have reached Jenkins before it was lost.
+The job is built with parameters SERVICE, ENV, VERSION, COMMIT and DEPLOYMENT_ID; a rollback builds the
+same job with the version the engine chose. COMMIT is the full SHA the deployment was pinned to when it
+was requested (what was approved), blank for a service without a repository: a job that checks out
+COMMIT rather than VERSION ships exactly that, even if the branch has moved since. Jenkins first queues
+the request: we follow the queue item until it names its build, then the build until it has a result.
+Jenkins forgets a queue item about five minutes after it leaves the queue, so the item is polled
+promptly; if it was forgotten anyway, the build is found among the job's recent builds by its
+DEPLOYMENT_ID. The same search, in the queue and then among the builds, comes before a second dispatch
+attempt: the first may have reached Jenkins before it was lost.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class JenkinsProvider(DeployProvider):
                 "SERVICE": order.service,
                 "ENV": order.environment,
                 "VERSION": order.version,
+                "COMMIT": order.commit_sha,
                 "DEPLOYMENT_ID": str(order.deployment_id),
             },
         )

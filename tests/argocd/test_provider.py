@@ -243,3 +243,57 @@ def test_a_second_attempt_syncs_when_argo_cd_carries_out_nothing_of_ours(argocd,
 
     (sync,) = argocd.calls_to(r"/api/v1/applications/web-staging/sync", method="POST")
     assert sync.json() == {"revision": "v2"}
+
+
+# The pinned commit
+
+PINNED = "3f2a1c9" + "0" * 33
+
+
+def test_a_pinned_deploy_syncs_the_commit_it_was_pinned_to_not_the_branch(argocd, alice):
+    argocd.app("web-staging", steps=[NOT_STARTED, ("Running", "Progressing"), SYNCED])
+    deployment = Deployment.objects.create(
+        target=target_of("web-app", "staging"),
+        version="main",
+        commit_sha=PINNED,
+        requested_by=alice,
+        state=State.DISPATCHING,
+    )
+    provider = ArgoCDProvider()
+
+    run = provider.dispatch(engine.order(deployment))
+    deployment.dispatch_attempts = 2  # the worker died after the sync was asked for
+    again = provider.dispatch(engine.order(deployment))
+
+    (sync,) = argocd.calls_to(r"/api/v1/applications/web-staging/sync", method="POST")
+    assert sync.json() == {"revision": PINNED}
+    assert run.data["revision"] == again.data["revision"] == PINNED
+    assert run.run_id == "web-staging sync to main"
+    deployment.provider_data = again.data
+    statuses = [provider.check(engine.order(deployment)) for _ in range(3)]
+    assert statuses[-1].state == "succeeded"
+
+
+def test_a_rollback_pinned_to_a_commit_re_applies_the_history_entry_of_that_commit(argocd, alice):
+    argocd.app(
+        "web-staging",
+        history=[
+            {"id": 4, "revision": PINNED, "deployedAt": "2024-05-01T08:00:00Z"},
+            {"id": 5, "revision": commit("v2"), "deployedAt": "2024-05-01T09:00:00Z"},
+        ],
+    )
+    rollback = Deployment.objects.create(
+        target=target_of("web-app", "staging"),
+        kind=Kind.ROLLBACK,
+        version="v1",
+        commit_sha=PINNED,
+        requested_by=alice,
+        state=State.DISPATCHING,
+    )
+
+    run = ArgoCDProvider().dispatch(engine.order(rollback))
+
+    (call,) = argocd.calls_to(r"/api/v1/applications/web-staging/rollback", method="POST")
+    assert call.json() == {"id": 4}  # no deployment here remembers v1's commit: the pinned one names it
+    assert not argocd.calls_to(r".*/sync")
+    assert (run.data["revision"], run.data["history_id"]) == (PINNED, 4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from urllib.parse import parse_qs
 
 import pytest
 from django.utils import timezone
@@ -41,11 +42,12 @@ def test_a_jenkins_target_deploys_through_the_job_to_succeeded(jenkins, say):
     assert deployment.state == State.SUCCEEDED
     (trigger,) = jenkins.triggers()
     assert trigger.path == "/job/deploy-web/buildWithParameters"
-    assert trigger.form() == {
-        "SERVICE": "web-app",
-        "ENV": "staging",
-        "VERSION": "v1.4.0",
-        "DEPLOYMENT_ID": str(deployment.pk),
+    assert parse_qs(trigger.body.decode(), keep_blank_values=True) == {
+        "SERVICE": ["web-app"],
+        "ENV": ["staging"],
+        "VERSION": ["v1.4.0"],
+        "COMMIT": [""],  # not pinned: web-app's repository is not one this test can read
+        "DEPLOYMENT_ID": [str(deployment.pk)],
     }
     assert trigger.header("Authorization") == basic("deployer", "jenkins-api-token")
     assert not jenkins.calls_to(r"/crumbIssuer/.*")  # an API token needs no crumb
@@ -272,3 +274,29 @@ def test_a_second_attempt_triggers_when_jenkins_never_saw_the_first(jenkins, ali
     JenkinsProvider().dispatch(engine.order(deployment))
 
     assert len(jenkins.triggers()) == 1
+
+
+# The pinned commit
+
+
+def test_the_job_is_given_the_commit_the_deployment_was_pinned_to_beside_the_version(jenkins, alice):
+    jenkins.job("deploy-web")
+    sha = "3f2a1c9" + "0" * 33
+    deployment = Deployment.objects.create(
+        target=target_of("web-app", "staging"),
+        version="main",
+        commit_sha=sha,
+        requested_by=alice,
+        state=State.DISPATCHING,
+    )
+
+    JenkinsProvider().dispatch(engine.order(deployment))
+
+    (trigger,) = jenkins.triggers()
+    assert trigger.form() == {
+        "SERVICE": "web-app",
+        "ENV": "staging",
+        "VERSION": "main",
+        "COMMIT": sha,
+        "DEPLOYMENT_ID": str(deployment.pk),
+    }
