@@ -85,6 +85,7 @@ COMMITS_BETWEEN_RELEASES = 2
 COMMITS_AFTER_LAST_RELEASE = 3  # what `/deploy <service> prod` of main brings at least
 FIRST_COMMIT = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 HOURS_BETWEEN_COMMITS = 7
+FAILING_BRANCH = "try-fail"
 TAG = re.compile(r"\w[\w.-]*")  # the versions that may name a release tag (the demo's are v1.<n>.0)
 
 
@@ -212,6 +213,8 @@ def _history(service: Service, versions: list[str]) -> str:
         stream += ["M 100644 inline CHANGELOG.md", _data(changelog), ""]
         if tag:
             stream += [f"reset refs/tags/{tag}", f"from :{mark}", ""]
+    # The simulated provider fails a version containing "fail": a branch to try that ending with.
+    stream += [f"reset refs/heads/{FAILING_BRANCH}", f"from :{len(commits)}", ""]
     return "\n".join(stream) + "\n"
 
 
