@@ -69,8 +69,13 @@ def deliver(client, settings, django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def actions_target(catalog):
-    """web-app/staging deploys through the `deploy.yml` workflow of acme/web-app; news goes to console:ops."""
+def actions_target(catalog, github):
+    """web-app/staging deploys through the `deploy.yml` workflow of acme/web-app; news goes to console:ops.
+
+    The versions these tests deploy are tags on the stub's main, so that deployments pin to real commits.
+    """
+    for repository, tag in (("acme/web-app", "v1.4.0"), ("acme/web-app", "v1"), ("acme/api", "v7")):
+        github.tag(repository, tag, github.head(repository))
     target = DeployTarget.objects.get(service__name="web-app", environment__name="staging")
     target.provider = "github_actions"
     target.settings = {"workflow": "deploy.yml", "ref": "main"}

@@ -32,6 +32,7 @@ def test_deploy_dispatches_the_workflow_with_an_installation_token(github, say):
             "environment": "staging",
             "version": "v1.4.0",
             "deployment_id": str(deployment.pk),
+            "sha": github.head("acme/web-app"),  # the commit v1.4.0 was pinned to when it was asked for
         },
         "return_run_details": True,
     }
@@ -53,7 +54,7 @@ def test_workflow_run_webhook_finishes_the_deploy_and_tells_the_channel(github, 
     assert deployment.artifact == "web-app-image-v1.4.0"
     assert deployment.provider_data["head_sha"] == run["head_sha"]
     last = said("ops")[-1]
-    assert f"Deploy #{deployment.pk} of web-app v1.4.0 to staging succeeded" in last
+    assert f"Deploy #{deployment.pk} of web-app v1.4.0 ({deployment.short_sha}) to staging succeeded" in last
     assert "Duration:" in last
     assert f"Run: {run['html_url']}" in last
     assert f"Commit: {run['head_sha'][:12]}" in last
@@ -70,7 +71,7 @@ def test_failed_run_fails_the_deploy(github, say, deliver):
 
     deployment = Deployment.objects.get()
     assert deployment.state == State.FAILED
-    assert f"Deploy #{deployment.pk} of web-app v1.4.0 to staging failed" in said("ops")[-1]
+    assert f"Deploy #{deployment.pk} of web-app v1.4.0 ({deployment.short_sha}) to staging failed" in said("ops")[-1]
     assert "ended timed out" in said("ops")[-1]
 
 
@@ -87,7 +88,7 @@ def test_without_a_webhook_polling_finishes_the_deploy(github, say, run_schedule
     deployment = Deployment.objects.get()
     assert deployment.state == State.FAILED
     assert deployment.detail.endswith("ended failure")
-    assert f"Deploy #{deployment.pk} of web-app v1.4.0 to staging failed" in said("ops")[-1]
+    assert f"Deploy #{deployment.pk} of web-app v1.4.0 ({deployment.short_sha}) to staging failed" in said("ops")[-1]
 
 
 def test_a_webhook_after_polling_finished_changes_nothing(github, say, deliver, run_scheduled_checks):

@@ -85,6 +85,7 @@ def test_a_worker_killed_mid_dispatch_leaves_exactly_one_run(github):
     DeployTarget.objects.filter(service__name="web-app", environment__name="staging").update(
         provider="github_actions", settings={"workflow": "deploy.yml", "ref": "main"}
     )
+    github.tag("acme/web-app", "v1", github.head("acme/web-app"))
     github.run_details = False  # the run is found by the id in its name, as on GitHub Enterprise Server
     answered = github._dispatch
 
