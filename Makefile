@@ -21,7 +21,6 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 install: $(VENV)/.installed
 
 # The demo's services are pinned to commits of small git repositories that seed_demo makes here.
-run: export CHATOPS_GIT_REPOSITORIES ?= $(CURDIR)/var/repositories
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo

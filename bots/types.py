@@ -67,7 +67,8 @@ class Reply:
     def plain(self) -> str:
         """Plain text, as a terminal or a log line shows it."""
         lines = [self.text]
-        lines += [f"  {label}: {value}" for label, value in self.fields]
+        # A value of several lines (the commits to ship) lines up under its label.
+        lines += [f"  {label}: " + value.replace("\n", "\n    ") for label, value in self.fields]
         lines += [f"  {label}: {url}" for label, url in self.links]
         if self.buttons:
             lines.append("  " + "   ".join(f"[{b.label}: /{b.command} {b.value}]" for b in self.buttons))

@@ -311,9 +311,9 @@ GITHUB_TOKEN = secret("GITHUB_TOKEN")
 GITHUB_API_URL = env("GITHUB_API_URL", "https://api.github.com")
 # Where people read commits and compares; set it with GITHUB_API_URL for GitHub Enterprise.
 GITHUB_WEB_URL = env("GITHUB_WEB_URL", "https://github.com")
-# A directory of local git repositories (`<owner>/<name>`) to pin and list commits in when GitHub is
-# not configured: the demo's, or a team's mirrors.
-CHATOPS_GIT_REPOSITORIES = env("CHATOPS_GIT_REPOSITORIES")
+# A directory of local git repositories (`<owner>/<name>` or `<owner>/<name>.git`) to pin and list commits in
+# when GitHub is not configured: the demo's (seed_demo makes them there), or a team's mirrors.
+CHATOPS_GIT_REPOSITORIES = env("CHATOPS_GIT_REPOSITORIES", str(BASE_DIR / "var" / "repositories"))
 JENKINS_URL = env("JENKINS_URL")
 JENKINS_USER = env("JENKINS_USER")
 JENKINS_API_TOKEN = secret("JENKINS_API_TOKEN")
