@@ -11,12 +11,27 @@ from bots.types import Invocation
 from chatops_site.demo import seed_catalog
 from chatops_site.deploys import engine, tasks
 from chatops_site.web.models import ApiToken
+from tests.gitrepo import Repo
 
 
 @pytest.fixture
 def catalog(db):
     """Services web-app, api, worker in dev, staging, prod (prod needs approval), simulated, no delay."""
     seed_catalog(delay="0s")
+
+
+@pytest.fixture
+def web_app(settings, tmp_path, catalog):
+    """acme/web-app as a local repository that deployments pin in: v1 and v2 tagged, main one commit past v2."""
+    settings.CHATOPS_GIT_REPOSITORIES = str(tmp_path)
+    settings.GITHUB_TOKEN = settings.GITHUB_APP_ID = ""
+    repo = Repo(tmp_path / "acme" / "web-app")
+    repo.commit("Initial commit", "alice")
+    repo.tag("v1")
+    repo.commit("Add the cart (#12)", "bob")
+    repo.tag("v2")
+    repo.commit("Fix the cart total", "carol")
+    return repo
 
 
 @pytest.fixture
