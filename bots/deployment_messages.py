@@ -165,6 +165,9 @@ def describe(deployment: Deployment, message: str = "") -> Reply:
         text += f" {state.label}"
     if message:
         text += f": {message}"
+    if deployment.overridden:  # break-glass is loud, on every update of the message
+        who = deployment.requested_by.get_username()
+        text = f"🚨 {who} went through {deployment.overridden}: {deployment.override_reason}\n{text}"
     if (deployment.changes.get("checks") or {}).get("state") == "failing" and not deployment.is_final:
         text += f" · ❌ CI is failing on {deployment.short_sha}"
     fields += _pin_fields(deployment)

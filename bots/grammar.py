@@ -17,14 +17,20 @@ class InvalidCommand(Exception):
 class Arg:
     name: str
     help: str
-    kind: str = "word"  # word | service | environment | deployment | rest
+    kind: str = "word"  # word | service | environment | deployment | rest | option (`--name <text...>`, last)
     required: bool = True
     max_length: int = 200  # what the database column behind it holds
 
     @property
     def usage(self) -> str:
+        if self.kind == OPTION:
+            return f"[--{self.name} <{self.help.split(',')[0].split()[0]}...>]"
         shown = f"<{self.name}>" + ("..." if self.kind == "rest" else "")
         return shown if self.required else f"[{shown}]"
+
+
+# An argument typed as `--name text...` at the end of the line, whatever comes before it.
+OPTION = "option"
 
 
 SERVICE = Arg("service", "service name, e.g. web-app", kind="service")
@@ -47,7 +53,16 @@ def parse(args: tuple[Arg, ...], text: str) -> dict[str, str]:
     """Split the text into the declared arguments, as strings; `rest` takes whatever remains."""
     tokens = tokenize(text)
     values: dict[str, str] = {}
-    for arg in args:
+    for arg in (a for a in args if a.kind == OPTION):
+        flag = f"--{arg.name}"
+        if flag in tokens:
+            at = tokens.index(flag)
+            tokens, value = tokens[:at], " ".join(tokens[at + 1 :])
+            if not value:
+                raise InvalidCommand(f"{flag} needs {arg.help}")
+            values[arg.name] = value
+            _check_length(arg, value)
+    for arg in (a for a in args if a.kind != OPTION):
         if not tokens:
             if arg.required:
                 raise InvalidCommand(f"missing {arg.usage}")

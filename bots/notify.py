@@ -15,9 +15,11 @@ from bots import deployment_messages
 from bots.models import ChannelDelivery, CommandRun
 from bots.platforms import get_platform, post_to_channel
 from bots.types import Reply
-from chatops_site.catalog.models import RouteEvent, Service
+from chatops_site.catalog.models import DeployTarget, RouteEvent, Service
 from chatops_site.catalog.routes import channels_for
-from chatops_site.deploys.models import DeploymentEvent
+from chatops_site.deploys import freezes
+from chatops_site.deploys.models import DeploymentEvent, Freeze, Lock
+from chatops_site.durations import format_moment
 
 log = logging.getLogger("chatops.notify")
 
@@ -77,6 +79,30 @@ class ChatNotifier:
         for run in event.deployment.command_runs.filter(finished_at__lt=event.created_at):
             deliver(RouteEvent.DEPLOY, reply, partial(_follow_up, run, reply), run=run)
         notify(RouteEvent.DEPLOY, reply, service=target.service, channels=[target.channel] if target.channel else [])
+
+    def lock_ended(self, lock: Lock) -> None:
+        """A lock with an end ran out: its target's channel and deploy routes hear it ended by itself."""
+        target = lock.target
+        reason = f" ({lock.reason})" if lock.reason else ""
+        assert lock.until is not None  # only locks with an end run out
+        reply = Reply(
+            f"🔓 {target} is unlocked: {lock.locked_by.get_username()}'s lock{reason} ended by itself at "
+            f"{format_moment(lock.until)}; queued deploys start now.",
+            public=True,
+        )
+        notify(RouteEvent.DEPLOY, reply, service=target.service, channels=[target.channel] if target.channel else [])
+
+    def freeze_changed(self, freeze: Freeze, news: str, window: freezes.Window) -> None:
+        """A freeze window started or ended: every target it holds hears it in its channel."""
+        if news == "started":
+            text = f"🧊 Freeze '{freeze.name}' is on until {freezes.when(freeze, window[1])}"
+            text += f": {freeze.reason}" if freeze.reason else ""
+        else:
+            text = f"🌤 Freeze '{freeze.name}' has ended; deploys are open again"
+        targets = DeployTarget.objects.filter(environment__freezes=freeze).select_related("service", "environment")
+        held = [t for t in targets if freezes.applies(freeze, t)]
+        reply = Reply(text + " (" + ", ".join(str(t) for t in held) + ").", public=True)
+        notify(RouteEvent.DEPLOY, reply, channels=[t.channel for t in held if t.channel])
 
 
 def _follow_up(run: CommandRun, reply: Reply) -> None:

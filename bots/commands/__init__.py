@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-BUILT_IN = ("approve", "cost", "deploy", "help", "history", "lock", "status", "whoami")
+BUILT_IN = ("approve", "cost", "deploy", "freezes", "help", "history", "lock", "status", "whoami")
 
 
 def register() -> None:

@@ -63,6 +63,7 @@ class Action(models.TextChoices):
     APPROVE = "approve", "approve"
     LOCK = "lock", "lock / unlock"
     VIEW = "view", "view history"
+    OVERRIDE = "override", "override locks and freezes (break-glass)"
 
 
 class Platform(models.TextChoices):

@@ -1,4 +1,4 @@
-"""Deployments as a read-only audit trail, and locks as the one thing here an admin may change."""
+"""Deployments as a read-only audit trail; locks and freezes are what an admin may change here."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from chatops_site.deploys import engine
-from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Lock
+from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Freeze, Lock
 from chatops_site.durations import format_duration
 
 
@@ -124,3 +124,22 @@ class LockAdmin(admin.ModelAdmin):
         for lock in locks:
             self.log_change(request, lock, "Released")
         self.message_user(request, f"Released {len(locks)} lock(s).", messages.SUCCESS)
+
+
+@admin.register(Freeze)
+class FreezeAdmin(admin.ModelAdmin):
+    list_display = ("name", "when", "time_zone", "rollbacks", "reason")
+    filter_horizontal = ("environments", "services")
+    fieldsets = (
+        (None, {"fields": ("name", "reason", "environments", "services", "rollbacks", "time_zone")}),
+        ("Recurring", {"fields": ("schedule", "duration")}),
+        ("One-off", {"fields": ("start", "end")}),
+    )
+
+    @admin.display(description="windows")
+    def when(self, freeze: Freeze) -> str:
+        if freeze.schedule:
+            return f"{freeze.schedule} for {format_duration(freeze.duration) if freeze.duration else '?'}"
+        return (
+            f"{freeze.start:%Y-%m-%d %H:%M} to {freeze.end:%Y-%m-%d %H:%M} UTC" if freeze.start and freeze.end else ""
+        )

@@ -26,7 +26,7 @@ from django_q.models import Schedule
 from chatops_site import metrics, queue
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import Action, DeployTarget, Environment, Service
-from chatops_site.deploys import pinning, versions
+from chatops_site.deploys import freezes, pinning, versions
 from chatops_site.deploys.models import (
     ACTIVE_STATES,
     WAITING_STATES,
@@ -34,6 +34,7 @@ from chatops_site.deploys.models import (
     Decision,
     Deployment,
     DeploymentEvent,
+    Freeze,
     Kind,
     Lock,
     State,
@@ -103,6 +104,29 @@ def describe_lock(lock: Lock) -> str:
     return text
 
 
+def holds(target: DeployTarget, kind: str = Kind.DEPLOY) -> str:
+    """Why nothing may start on the target now (a lock, a freeze), or blank: one answer for requests and the queue."""
+    lock = active_lock(target)
+    if lock is not None:
+        return describe_lock(lock) + "."
+    frozen = freezes.holding(target, kind)
+    if frozen is not None:
+        return freezes.refusal(*frozen, target)
+    return ""
+
+
+def _passed(target: DeployTarget, kind: str) -> str:
+    """What a break-glass request passes: "the lock by bob", "the freeze 'weekend'"; blank when nothing holds."""
+    passed = []
+    lock = active_lock(target)
+    if lock is not None:
+        passed.append(f"the lock by {lock.locked_by.get_username()}")
+    frozen = freezes.holding(target, kind)
+    if frozen is not None:
+        passed.append(f"the freeze '{frozen[0].name}'")
+    return " and ".join(passed)
+
+
 def current_deployment(target: DeployTarget) -> Deployment | None:
     """The last deployment that succeeded on the target: what runs there now."""
     return target.deployments.filter(state=State.SUCCEEDED).order_by("-finished_at", "-id").first()
@@ -134,21 +158,32 @@ def rollback_choice(target: DeployTarget) -> tuple[str, Deployment]:
 
 
 def request_deploy(
-    user: User, service: Service, environment: Environment, version: str | None = None, kind: str = Kind.DEPLOY
+    user: User,
+    service: Service,
+    environment: Environment,
+    version: str | None = None,
+    kind: str = Kind.DEPLOY,
+    override: str = "",
 ) -> Deployment:
-    """Ask for a deploy (or rollback) of a service to an environment, under RBAC, locks and approval policy.
+    """Ask for a deploy (or rollback) of a service to an environment, under RBAC, locks, freezes and approvals.
 
     A rollback goes back to the last good version, or to one named that once succeeded on the target:
-    the `rollback` grant allows nothing else.
+    the `rollback` grant allows nothing else. `override` is a break-glass reason: with the `override`
+    grant it passes locks and freezes (never approvals), and the channel hears it loudly.
     """
     action = Action.ROLLBACK if kind == Kind.ROLLBACK else Action.DEPLOY
     rbac.require(user, action, service, environment)
+    override = override.strip()
+    if override:
+        rbac.require(user, Action.OVERRIDE, service, environment)
     if version:
         versions.check(version)
     target = find_target(service, environment)
-    lock = active_lock(target)
-    if lock is not None:
-        raise DeployError(describe_lock(lock) + ".")
+    held = holds(target, kind)
+    if held and not override:
+        may = rbac.may(user, Action.OVERRIDE, service, environment)
+        raise DeployError(held + (" You hold 'override': --override <reason> passes it." if may else ""))
+    passed = _passed(target, kind) if override else ""
     rollback_of = None
     if kind == Kind.ROLLBACK and version:
         if not target.deployments.filter(state=State.SUCCEEDED, version=version).exists():
@@ -177,12 +212,17 @@ def request_deploy(
             requested_at=now,
             queued_at=now if state == State.QUEUED else None,
             pinning=pinning.needs_pin(service.repository),
+            override_reason=override,
+            overridden=passed,
         )
         if deployment.pinning:
             deployment.base_sha = pinning.running_sha(deployment)
             deployment.commit_sha = pinning.earlier_sha(deployment)
             deployment.save(update_fields=["base_sha", "commit_sha"])
-        _record(deployment, "", deployment.state, user, f"{kind} of {version} requested")
+        requested = f"{kind} of {version} requested"
+        if passed:
+            requested += f" through {passed} by {user.get_username()}: {override}"
+        _record(deployment, "", deployment.state, user, requested)
         if deployment.pinning:  # nothing is decided or started before the commit is known
             _enqueue("pin", deployment.pk)
         elif deployment.state == State.QUEUED:
@@ -352,6 +392,49 @@ def lock(
         return Lock.objects.create(target=target, locked_by=user, reason=reason, until=until)
 
 
+def end_expired_locks(now: datetime | None = None) -> list[Lock]:
+    """Close the locks whose time ran out, once each, and wake their targets; the caller tells the channels."""
+    now = now or timezone.now()
+    ended = []
+    for lock_id in Lock.objects.filter(released_at=None, until__lte=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            claimed = Lock.objects.filter(pk=lock_id, released_at=None).select_for_update().first()
+            if claimed is None or claimed.until is None:
+                continue
+            claimed.released_at = claimed.until
+            claimed.save(update_fields=["released_at"])
+            _enqueue("start_next", claimed.target_id)
+        ended.append(Lock.objects.select_related("target__service", "target__environment", "locked_by").get(pk=lock_id))
+    return ended
+
+
+def freeze_news(now: datetime | None = None) -> list[tuple[Freeze, str, freezes.Window]]:
+    """Windows that started or ended since last said, each claimed once: (freeze, "started" | "ended", window).
+
+    A window's end wakes the targets it held, so that their queued deployments start.
+    """
+    now = now or timezone.now()
+    news = []
+    for freeze in Freeze.objects.all():
+        current = freezes.window_at(freeze, now)
+        if current is not None and _claim(freeze, "announced_start", current[0]):
+            news.append((freeze, "started", current))
+        ended = freezes.window_at(freeze, freeze.announced_start) if freeze.announced_start else None
+        if current is None and ended is not None and ended[1] <= now and _claim(freeze, "announced_end", ended[0]):
+            news.append((freeze, "ended", ended))
+            for target_id in DeployTarget.objects.filter(environment__freezes=freeze).values_list("pk", flat=True):
+                _enqueue("start_next", target_id)
+    return news
+
+
+def _claim(freeze: Freeze, field: str, value: datetime) -> bool:
+    """Move the freeze's announcement marker to `value` unless it is there, or another worker moved it first."""
+    seen = getattr(freeze, field)
+    if seen == value:
+        return False
+    return bool(Freeze.objects.filter(pk=freeze.pk, **{field: seen}).update(**{field: value}))
+
+
 def unlock(user: User, service: Service, environment: Environment) -> Lock:
     rbac.require(user, Action.LOCK, service, environment)
     target = find_target(service, environment)
@@ -393,8 +476,6 @@ def start_next(target_id: int) -> Deployment | None:
             target = DeployTarget.objects.select_for_update().get(pk=target_id)
             if Deployment.objects.filter(target=target, state__in=ACTIVE_STATES).exists():
                 return None
-            if active_lock(target) is not None:
-                return None
             deployment = (
                 Deployment.objects.select_for_update()
                 .filter(target=target, state=State.QUEUED)
@@ -402,6 +483,9 @@ def start_next(target_id: int) -> Deployment | None:
                 .first()
             )
             if deployment is None or deployment.pinning:  # its pin starts it when done
+                return None
+            # A lock or freeze keeps the queue waiting (the sweep looks again each minute); break-glass passes.
+            if not deployment.override_reason and holds(target, deployment.kind):
                 return None
             _move(deployment, State.DISPATCHING)
             _enqueue("dispatch", deployment.pk, 1)

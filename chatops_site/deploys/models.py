@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from chatops_site.catalog.models import DeployTarget
+from chatops_site.catalog.models import DeployTarget, Environment, Service
 
 
 class State(models.TextChoices):
@@ -51,6 +52,9 @@ class Deployment(models.Model):
     # What ships, as the card shows it (commits since `base_sha`, CI state), fetched once when pinned;
     # `{"error": "..."}` when the source could not tell.
     changes = models.JSONField(default=dict, blank=True)
+    # Break-glass: why the requester (holding `override`) passed a lock or a freeze; blank when nothing was passed.
+    override_reason = models.CharField(max_length=500, blank=True)
+    overridden = models.CharField(max_length=300, blank=True, help_text="What the override passed.")
     state = models.CharField(max_length=20, choices=State.choices)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -164,3 +168,39 @@ class Lock(models.Model):
     @property
     def is_active(self) -> bool:
         return self.released_at is None and (self.until is None or self.until > timezone.now())
+
+
+class Freeze(models.Model):
+    """Scheduled windows in which deploys to matching targets are refused (see `freezes` for the arithmetic).
+
+    Either recurring (`schedule`, a 5-field cron of when each window starts, and `duration`) or one-off
+    (`start` and `end`); cron and wall times are read in `time_zone`, so a window at 16:00 Berlin stays at
+    16:00 Berlin across daylight-saving changes.
+    """
+
+    name = models.SlugField(max_length=64, unique=True)
+    reason = models.CharField(max_length=500, blank=True)
+    environments = models.ManyToManyField(Environment, related_name="freezes")
+    services = models.ManyToManyField(Service, blank=True, related_name="freezes", help_text="Blank: every service.")
+    schedule = models.CharField(max_length=100, blank=True, help_text='5-field cron, e.g. "0 16 * * fri".')
+    duration = models.DurationField(null=True, blank=True, help_text="How long each scheduled window lasts.")
+    start = models.DateTimeField(null=True, blank=True, help_text="A one-off window instead of a schedule.")
+    end = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, default=settings.TIME_ZONE)
+    rollbacks = models.BooleanField(default=False, help_text="Let rollbacks through.")
+    # The last window whose start and end were announced in the targets' channels.
+    announced_start = models.DateTimeField(null=True, blank=True, editable=False)
+    announced_end = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from chatops_site.deploys.freezes import problems
+
+        found = problems(self)
+        if found:
+            raise ValidationError(found)

@@ -90,3 +90,8 @@ def sweep() -> None:
     engine.expire_unstarted(now)
     engine.time_out_stuck(now)
     engine.recover_lost_work(now)
+    notifier = import_string(settings.CHATOPS_NOTIFIER)()
+    for lock in engine.end_expired_locks(now):
+        notifier.lock_ended(lock)
+    for freeze, news, window in engine.freeze_news(now):
+        notifier.freeze_changed(freeze, news, window)

@@ -60,13 +60,15 @@ def test_help_lists_the_commands_in_alphabetical_order(say):
 def test_help_on_one_command_shows_its_usage_details_and_argument_help(say, asked):
     text = say("carol", f"/help {asked}").text
     assert text.splitlines() == [
-        "/deploy <service> <env> [<version>]",
+        "/deploy <service> <env> [<version>] [--override <reason...>]",
         "Deploy a service to an environment",
         "Without a version, the target's default ref is deployed. "
-        "Environments that require approval wait for a second person.",
+        "Environments that require approval wait for a second person. "
+        "--override <reason> passes a lock or a freeze (with the override grant; the channel hears it).",
         "  <service>: service name, e.g. web-app",
         "  <env>: environment name, e.g. staging",
         "  <version>: branch, tag or SHA",
+        "  <override>: reason for passing a lock or a freeze (break-glass)",
     ]
 
 
@@ -82,7 +84,7 @@ def test_help_on_a_command_without_details_shows_usage_summary_and_arguments(say
 def test_help_is_open_to_people_whose_chat_account_is_not_linked(say):
     reply = say("nobody-knows-me", "/help")
     assert run_of(reply).outcome == "ok"
-    assert "/deploy <service> <env> [<version>]" in reply.text
+    assert "/deploy <service> <env> [<version>] [--override <reason...>]" in reply.text
 
 
 def test_help_on_an_unknown_command_suggests_the_closest_one(say):
@@ -145,7 +147,7 @@ def test_an_unknown_command_without_a_close_match_reads_as_two_sentences(say):
 
 def test_a_command_with_wrong_arguments_answers_with_its_usage(say):
     reply = say("alice", "/deploy web-app")
-    assert reply.text == "missing <env>\nUsage: /deploy <service> <env> [<version>]"
+    assert reply.text == "missing <env>\nUsage: /deploy <service> <env> [<version>] [--override <reason...>]"
     run = run_of(reply)
     assert run.outcome == "invalid"
     assert run.error == "missing <env>"
@@ -154,7 +156,7 @@ def test_a_command_with_wrong_arguments_answers_with_its_usage(say):
 def test_a_typo_in_a_service_is_answered_with_a_suggestion_and_the_usage(say):
     reply = say("alice", "/deploy webap staging")
     assert reply.text == (
-        "unknown service 'webap' - did you mean 'web-app'?\nUsage: /deploy <service> <env> [<version>]"
+        "unknown service 'webap' - did you mean 'web-app'?\nUsage: /deploy <service> <env> [<version>] [--override <reason...>]"
     )
     assert run_of(reply).outcome == "invalid"
     assert not Deployment.objects.exists()

@@ -33,23 +33,28 @@ from chatops_site.catalog.models import Environment, Service
 EXPECTED_USAGE = {
     "approve": "/approve <deployment> [<commit>]",
     "cost": "/cost [<period>] [<service>]",
-    "deploy": "/deploy <service> <env> [<version>]",
+    "deploy": "/deploy <service> <env> [<version>] [--override <reason...>]",
+    "freezes": "/freezes [<service>] [<env>]",
     "help": "/help [<command>]",
     "history": "/history [<service>] [<env>]",
     "lock": "/lock <service> <env> [<reason>...]",
     "reject": "/reject <deployment> [<reason>...]",
-    "rollback": "/rollback <service> <env> [<version>]",
+    "rollback": "/rollback <service> <env> [<version>] [--override <reason...>]",
     "status": "/status [<service>] [<env>]",
     "unlock": "/unlock <service> <env>",
     "whoami": "/whoami",
 }
 ALL_COMMANDS = sorted(COMMANDS)
 # A plausible word for each kind of argument, so that a command can be given all of its arguments.
-SAMPLE = {"service": "web-app", "environment": "staging", "deployment": "12", "word": "v1.2.3", "rest": "because"}
+SAMPLE = {
+    "service": "web-app", "environment": "staging", "deployment": "12", "word": "v1.2.3", "rest": "because",
+    "option": "because",
+}  # fmt: skip
 
 
 def sample_words(args) -> list[str]:
-    return [SAMPLE[arg.kind] for arg in args]
+    """What a person types for each argument: an option with its flag."""
+    return [f"--{arg.name} {SAMPLE[arg.kind]}" if arg.kind == "option" else SAMPLE[arg.kind] for arg in args]
 
 
 # Usage strings and declarations
@@ -90,7 +95,7 @@ def test_optional_and_rest_arguments_are_shown_in_brackets_and_with_dots():
 def test_every_command_accepts_all_of_its_arguments(name):
     args = COMMANDS[name].args
     words = sample_words(args)
-    assert parse(args, " ".join(words)) == {arg.name: word for arg, word in zip(args, words, strict=True)}
+    assert parse(args, " ".join(words)) == {arg.name: SAMPLE[arg.kind] for arg in args}
 
 
 @pytest.mark.parametrize("name", ALL_COMMANDS)
@@ -116,7 +121,7 @@ def test_every_missing_required_argument_is_named_in_the_refusal(name):
 def test_one_word_too_many_is_refused_unless_the_last_argument_takes_the_rest(name):
     args = COMMANDS[name].args
     text = " ".join([*sample_words(args), "surplus"])
-    if args and args[-1].kind == "rest":
+    if args and args[-1].kind in ("rest", "option"):
         assert parse(args, text)[args[-1].name] == f"{SAMPLE['rest']} surplus"
     else:
         with pytest.raises(InvalidCommand) as refused:
@@ -250,7 +255,7 @@ def test_anything_but_plain_ascii_digits_is_refused_as_a_deployment_number(raw):
 
 def test_arguments_not_given_resolve_to_none():
     args = COMMANDS["deploy"].args
-    assert resolve(args, {}) == {"service": None, "env": None, "version": None}
+    assert resolve(args, {}) == {"service": None, "env": None, "version": None, "override": None}
 
 
 def test_words_and_rest_resolve_to_the_text_itself():
@@ -478,7 +483,7 @@ def refusal(read, *arguments) -> str:
 def test_named_values_give_what_parse_gives_for_the_same_arguments(name):
     args = COMMANDS[name].args
     words = sample_words(args)
-    assert named(args, {arg.name: word for arg, word in zip(args, words, strict=True)}) == parse(args, " ".join(words))
+    assert named(args, {arg.name: SAMPLE[arg.kind] for arg in args}) == parse(args, " ".join(words))
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,7 @@ def test_deploy_has_autocompleted_service_environment_and_version():
         ("service", 3, True),
         ("environment", 3, True),
         ("version", 3, True),
+        ("override", 3, False),
     ]
 
 

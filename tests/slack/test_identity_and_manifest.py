@@ -132,7 +132,7 @@ def test_the_manifest_lists_every_command_with_its_usage_and_the_urls():
     manifest = yaml.safe_load(out.getvalue())
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
     assert set(commands) == {f"/{name}" for name in COMMANDS} | {"/ops"}
-    assert commands["/deploy"]["usage_hint"] == "<service> <env> [<version>]"
+    assert commands["/deploy"]["usage_hint"] == "<service> <env> [<version>] [--override <reason...>]"
     assert "usage_hint" not in commands["/whoami"]
     assert {c["url"] for c in commands.values()} == {"https://ops.example.com/slack/commands"}
     settings = manifest["settings"]

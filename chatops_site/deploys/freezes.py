@@ -1,0 +1,124 @@
+"""When a freeze holds: its windows in its own time zone, the ones in force, and how a refusal names them.
+
+Cron schedules are read in wall time of the freeze's zone and only then placed on the timeline, so a
+window at "0 16 * * fri" in Europe/Berlin starts at 16:00 Berlin in winter and in summer; its duration is
+elapsed time from that start.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from django.utils import timezone
+
+from chatops_site.catalog.models import DeployTarget
+from chatops_site.deploys.models import Freeze, Kind
+from chatops_site.durations import format_duration
+
+Window = tuple[datetime, datetime]
+
+# A scheduled window that lasts longer than its period overlaps the next ones: look this many starts back.
+OVERLAPS_LOOKED_AT = 4
+
+
+def zone(freeze: Freeze) -> ZoneInfo:
+    return ZoneInfo(freeze.time_zone)
+
+
+def problems(freeze: Freeze) -> dict[str, str]:
+    """What is wrong with a freeze as written, by field: the admin, the catalog file and the API say it."""
+    found: dict[str, str] = {}
+    try:
+        ZoneInfo(freeze.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        found["time_zone"] = f"'{freeze.time_zone}' is not an IANA time zone (e.g. Europe/Berlin)"
+    if freeze.schedule:
+        if len(freeze.schedule.split()) != 5 or not croniter.is_valid(freeze.schedule):
+            found["schedule"] = f"'{freeze.schedule}' is not a 5-field cron expression (e.g. \"0 16 * * fri\")"
+        if not freeze.duration or freeze.duration <= timedelta(0):
+            found["duration"] = "a schedule needs a duration (e.g. 64h)"
+        if freeze.start or freeze.end:
+            found["start"] = "give either a schedule and a duration, or a start and an end, not both"
+    elif not (freeze.start and freeze.end):
+        found["schedule"] = "give a schedule and a duration, or a start and an end"
+    elif freeze.end <= freeze.start:
+        found["end"] = "the end must come after the start"
+    return found
+
+
+def window_at(freeze: Freeze, moment: datetime) -> Window | None:
+    """The freeze's window in force at `moment`, or None."""
+    if not freeze.schedule:
+        if freeze.start and freeze.end and freeze.start <= moment < freeze.end:
+            return freeze.start, freeze.end
+        return None
+    assert freeze.duration is not None
+    local = moment.astimezone(zone(freeze)).replace(tzinfo=None)
+    starts = croniter(freeze.schedule, local + timedelta(seconds=1))  # a window starting now is in force
+    in_force = None
+    for _ in range(OVERLAPS_LOOKED_AT):
+        start = _placed(freeze, starts.get_prev(datetime))
+        if start + freeze.duration <= moment:
+            break
+        in_force = (start, start + freeze.duration)
+    return in_force
+
+
+def next_window(freeze: Freeze, after: datetime) -> Window | None:
+    """The first window that starts after `after`."""
+    if not freeze.schedule:
+        return (freeze.start, freeze.end) if freeze.start and freeze.end and freeze.start > after else None
+    assert freeze.duration is not None
+    local = after.astimezone(zone(freeze)).replace(tzinfo=None)
+    start = _placed(freeze, croniter(freeze.schedule, local).get_next(datetime))
+    return start, start + freeze.duration
+
+
+def _placed(freeze: Freeze, wall: datetime) -> datetime:
+    """A wall time of the freeze's zone on the timeline (in a daylight-saving gap, as if before the change)."""
+    return wall.replace(tzinfo=zone(freeze)).astimezone(UTC)
+
+
+def applies(freeze: Freeze, target: DeployTarget) -> bool:
+    if not freeze.environments.filter(pk=target.environment_id).exists():
+        return False
+    services = freeze.services.all()
+    return not services.exists() or services.filter(pk=target.service_id).exists()
+
+
+def holding(
+    target: DeployTarget, kind: str = Kind.DEPLOY, moment: datetime | None = None
+) -> tuple[Freeze, Window] | None:
+    """The freeze that holds the target now (the one ending last, when several do), or None."""
+    moment = moment or timezone.now()
+    candidates = Freeze.objects.filter(environments=target.environment_id).prefetch_related("services")
+    if kind == Kind.ROLLBACK:
+        candidates = candidates.filter(rollbacks=False)
+    found: list[tuple[Freeze, Window]] = []
+    for freeze in candidates:
+        services = {service.pk for service in freeze.services.all()}
+        if services and target.service_id not in services:
+            continue
+        window = window_at(freeze, moment)
+        if window is not None:
+            found.append((freeze, window))
+    return max(found, key=lambda pair: pair[1][1], default=None)
+
+
+def when(freeze: Freeze, moment: datetime) -> str:
+    """ "Mon 08:00 Europe/Berlin (07:00 UTC)": a moment in the freeze's zone and in UTC."""
+    local = moment.astimezone(zone(freeze))
+    utc = moment.astimezone(UTC)
+    same_day = local.date() == utc.date()
+    in_utc = utc.strftime("%H:%M" if same_day else "%a %H:%M")
+    return f"{local:%a %Y-%m-%d %H:%M} {freeze.time_zone} ({in_utc} UTC)"
+
+
+def refusal(freeze: Freeze, window: Window, target: DeployTarget) -> str:
+    text = f"{target} is frozen by '{freeze.name}'"
+    if freeze.reason:
+        text += f": {freeze.reason}"
+    left = format_duration(window[1] - timezone.now())
+    return f"{text}. It ends {when(freeze, window[1])}, in {left}."
