@@ -48,7 +48,10 @@ def test_options_sent_in_another_order_are_recorded_in_the_grammars_order(intera
 def test_a_missing_required_option_is_answered_privately_with_the_usage(interact):
     answer = interact(slash("deploy", service="web-app"))
     assert answer["type"] == 4 and answer["data"]["flags"] == EPHEMERAL
-    assert answer["data"]["content"] == "missing <env>\nUsage: /deploy <service> <env> [<version>] [--override <reason...>]"
+    assert (
+        answer["data"]["content"]
+        == "missing <env>\nUsage: /deploy <service> <env> [<version>] [--override <reason...>]"
+    )
     assert (run().outcome, run().error) == ("invalid", "missing <env>")
     assert not Deployment.objects.exists()
 

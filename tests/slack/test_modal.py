@@ -23,7 +23,12 @@ def test_deploy_without_arguments_opens_the_modal_with_the_catalog(slack):
     view = call["view"]
     assert view["callback_id"] == "deploy"
     options = {b["block_id"]: [o["value"] for o in b["element"].get("options", [])] for b in view["blocks"]}
-    assert options == {"service": ["api", "web-app", "worker"], "env": ["dev", "staging", "prod"], "version": []}
+    assert options == {
+        "service": ["api", "web-app", "worker"],
+        "env": ["dev", "staging", "prod"],
+        "version": [],
+        "override": [],
+    }
     assert not CommandRun.objects.exists()
 
 

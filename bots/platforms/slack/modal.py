@@ -1,4 +1,5 @@
-"""The deploy modal: `/deploy` without arguments asks for service, environment and version in a form."""
+"""The deploy modal: `/deploy` without arguments asks for service, environment, version (and a break-glass
+reason) in a form."""
 
 from __future__ import annotations
 
@@ -49,6 +50,17 @@ def view(channel: str) -> dict:
                 "hint": {"type": "plain_text", "text": "A branch, tag or SHA; empty: the target's default ref."},
                 "element": {"type": "plain_text_input", "action_id": "value", "max_length": 200},
             },
+            {
+                "type": "input",
+                "block_id": "override",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Break-glass reason"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "Only to pass a lock or a freeze (needs the override grant); the channel is told.",
+                },
+                "element": {"type": "plain_text_input", "action_id": "value", "max_length": 500},
+            },
         ],
     }
 
@@ -57,7 +69,7 @@ def submitted(view: dict) -> tuple[dict[str, str], str]:
     """The values typed into the modal (service, env, version) and the channel it was opened in."""
     state = (view.get("state") or {}).get("values") or {}
     values = {}
-    for block_id in ("service", "env", "version"):
+    for block_id in ("service", "env", "version", "override"):
         element = (state.get(block_id) or {}).get("value") or {}
         chosen = (element.get("selected_option") or {}).get("value") if "selected_option" in element else None
         values[block_id] = str(chosen if chosen is not None else element.get("value") or "").strip()
@@ -80,5 +92,6 @@ def errors(values: dict[str, str]) -> dict[str, str]:
 
 
 def command_text(values: dict[str, str]) -> str:
-    """The same arguments as typed: `/deploy web-app staging v1.2`."""
-    return " ".join(v for v in (values["service"], values["env"], values["version"]) if v)
+    """The same arguments as typed: `/deploy web-app staging v1.2 --override db is down`."""
+    typed = " ".join(v for v in (values["service"], values["env"], values["version"]) if v)
+    return typed + (f" --override {values['override']}" if values.get("override") else "")

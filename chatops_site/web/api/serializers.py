@@ -104,6 +104,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
         model = Deployment
         fields = [
             "id", "service", "environment", "kind", "version", "commit_sha", "base_sha", "pinning", "changes",
+            "override_reason", "overridden",
             "state", "requested_by", "rollback_of",
             "provider_run_id", "provider_run_url", "artifact", "detail",
             "requested_at", "queued_at", "started_at", "finished_at", "duration_seconds",
@@ -159,6 +160,12 @@ class DeployRequestSerializer(serializers.Serializer):
         "version; rollback: default the last good version before the current one, or one that succeeded here.",
     )
     action = serializers.ChoiceField(choices=Kind.choices)
+    override = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="Break-glass: why this may pass a lock or a freeze (needs the override grant; announced).",
+    )
 
 
 class RejectSerializer(serializers.Serializer):

@@ -164,7 +164,12 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         asked.is_valid(raise_exception=True)
         data = asked.validated_data
         deployment = engine.request_deploy(
-            signed_in(request), data["service"], data["environment"], data.get("version") or None, data["action"]
+            signed_in(request),
+            data["service"],
+            data["environment"],
+            data.get("version") or None,
+            data["action"],
+            data.get("override") or "",
         )
         log.info("api: %s asked for %s", request.user.get_username(), deployment)
         answer = self._answer(deployment.pk, status.HTTP_202_ACCEPTED)
