@@ -1,12 +1,14 @@
 """The command registry: one declaration per command (name, grammar, grant, help) used by everything.
 
-Parsing, `/help`, Discord's command registration and Slack's manifest all read it. The built-in commands
-are registered when the app is ready (`bots.apps`), so whoever reads the registry finds it full.
+Parsing, `/help`, Discord's command registration and Slack's manifest all read it. The built-in commands,
+then the command plugins (`bots.plugins`), are registered when the app is ready (`bots.apps`), so whoever
+reads the registry finds it full.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -49,12 +51,18 @@ class Command:
     handler: Callable[[Context], Reply] = field(compare=False)
     # The grant a reading command needs on the parsed service/env, checked by the command engine before the
     # handler runs. Commands that change something leave it blank: the domain function they call checks it,
-    # so that every entry point (chat, web, REST API) meets the same check, once.
+    # so that every entry point (chat, web, REST API) meets the same check, once. A plugin's command names
+    # its own action here ("oncall"), which grants may then name.
     reads: str | None = None
     details: str = ""
     # Reads the resolved arguments again before the grant check, for a grammar that cannot tell two
     # arguments apart by position (`/cost web-app` names a service where the period goes).
     refine: Callable[[dict[str, Any]], dict[str, Any]] | None = field(default=None, compare=False)
+    plugin: str = ""  # the entry point that declared it; blank for the built-in commands
+
+    @property
+    def origin(self) -> str:
+        return f"plugin '{self.plugin}'" if self.plugin else "the built-in commands"
 
     @property
     def usage(self) -> str:
@@ -62,6 +70,21 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {}
+
+# What Slack and Discord accept as a command name, and what the audit row keeps (32 characters); an action
+# is what a grant's column keeps (20).
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+ACTION = re.compile(r"[a-z][a-z0-9_-]{0,19}")
+# `/ops deploy ...` is the umbrella for every command, so no command may be called that.
+RESERVED = {"ops"}
+
+
+class BadDeclaration(Exception):
+    """A `@command` that cannot be registered: a name taken or malformed, a summary or an action out of bounds.
+
+    Raised rather than asserted: a plugin's declaration is refused (and the plugin skipped) even under
+    `python -O`, so no plugin ever replaces a built-in command.
+    """
 
 
 def command(
@@ -75,8 +98,14 @@ def command(
     """Register the decorated function as the handler of `/name`."""
 
     def register(handler: Callable[[Context], Reply]) -> Callable[[Context], Reply]:
-        assert name not in COMMANDS, f"/{name} is declared twice"
-        assert len(summary) <= 100, f"/{name}: summary longer than Discord allows"
+        if name in COMMANDS:
+            raise BadDeclaration(f"/{name} is already declared by {COMMANDS[name].origin}")
+        if not NAME.fullmatch(name) or name in RESERVED:
+            raise BadDeclaration(f"/{name}: a command name is 1-32 of a-z, 0-9, - and _, and not /ops")
+        if not 0 < len(summary) <= 100:
+            raise BadDeclaration(f"/{name}: the summary must be 1 to 100 characters (Discord's limit)")
+        if reads is not None and not ACTION.fullmatch(reads):
+            raise BadDeclaration(f"/{name}: the action {reads!r} is not 1-20 of a-z, 0-9, - and _")
         COMMANDS[name] = Command(name, summary, tuple(args), handler, reads, details, refine)
         return handler
 

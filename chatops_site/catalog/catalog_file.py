@@ -20,13 +20,13 @@ from django.contrib.auth.models import Group
 
 from chatops_site.catalog import channels
 from chatops_site.catalog.models import (
-    Action,
     DeployTarget,
     Environment,
     Platform,
     Provider,
     RouteEvent,
     Service,
+    action_choices,
     target_settings_problems,
 )
 from chatops_site.durations import parse_duration
@@ -386,6 +386,7 @@ class _Reader:
         groups = set(Group.objects.values_list("name", flat=True))
         found: set[tuple] = set()
         keys = ("user", "group", "actions", "services", "environments")
+        known_actions = [action for action, _ in action_choices()]  # the built-in ones and the plugins'
         for item_line, item in self.items(value, line, "grants"):
             spec = self.mapping(item, item_line, "grant", keys, ("actions",))
             if spec is None:
@@ -398,7 +399,7 @@ class _Reader:
             if subject is not None and subject not in (users if kind == "user" else groups):
                 self.problem(spec.lines[kind], f"grant: there is no {kind} '{subject}'")
             actions = [
-                self.choice(action, spec.lines["actions"], "grant", "action", Action.values)
+                self.choice(action, spec.lines["actions"], "grant", "action", known_actions)
                 for action in (
                     self.names(spec["actions"], spec.lines["actions"], "grant actions") if "actions" in spec else []
                 )

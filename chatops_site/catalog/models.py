@@ -66,6 +66,31 @@ class Action(models.TextChoices):
     OVERRIDE = "override", "override locks and freezes (break-glass)"
 
 
+# The actions of the command plugins that loaded (`@command("oncall", ..., reads="oncall")`, bots.plugins):
+# action -> what it allows, e.g. "run /oncall". Grants name them as they name the built-in ones; a grant's
+# choices are read from here when asked, so installing a plugin needs no migration.
+PLUGIN_ACTIONS: dict[str, str] = {}
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """What a grant may allow: the built-in actions, then those of the loaded plugins by name."""
+    added = sorted((action, label) for action, label in PLUGIN_ACTIONS.items() if action not in Action.values)
+    return [*Action.choices, *added]
+
+
+def action_label(action: str) -> str:
+    """How an action reads in a sentence ("may not lock / unlock"); an action nobody declares reads as itself."""
+    return dict(action_choices()).get(action, action)
+
+
+def declare_action(action: str, command: str) -> None:
+    """A loaded plugin's command needs `action`: grants may name it from now on."""
+    if action in Action.values:
+        return
+    label = PLUGIN_ACTIONS.get(action)
+    PLUGIN_ACTIONS[action] = f"{label}, /{command}" if label else f"run /{command}"
+
+
 class Platform(models.TextChoices):
     SLACK = "slack", "Slack"
     DISCORD = "discord", "Discord"
@@ -165,7 +190,7 @@ class Grant(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
     group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE)
-    action = models.CharField(max_length=20, choices=Action.choices)
+    action = models.CharField(max_length=20, choices=action_choices)
     service = models.ForeignKey(
         Service, null=True, blank=True, on_delete=models.CASCADE, help_text="Blank: every service."
     )

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Model, Q, QuerySet
 
-from chatops_site.catalog.models import Action, Environment, Grant, Service
+from chatops_site.catalog.models import Environment, Grant, Service, action_label
 
 # Whoever asks: a user, the anonymous visitor of a web page, or a chat account linked to nobody.
 Someone = User | AnonymousUser | None
@@ -50,7 +50,7 @@ def refusal(user: Someone, action: str, service: Service | None = None, environm
     if may(user, action, service, environment):
         return ""
     who = user.get_username() if isinstance(user, User) else "you"
-    what = Action(action).label
+    what = action_label(action)
     if service is not None and environment is not None:
         where = f" {service.name} in {environment.name}"
     elif service is not None:

@@ -156,7 +156,8 @@ def test_a_command_with_wrong_arguments_answers_with_its_usage(say):
 def test_a_typo_in_a_service_is_answered_with_a_suggestion_and_the_usage(say):
     reply = say("alice", "/deploy webap staging")
     assert reply.text == (
-        "unknown service 'webap' - did you mean 'web-app'?\nUsage: /deploy <service> <env> [<version>] [--override <reason...>]"
+        "unknown service 'webap' - did you mean 'web-app'?\n"
+        "Usage: /deploy <service> <env> [<version>] [--override <reason...>]"
     )
     assert run_of(reply).outcome == "invalid"
     assert not Deployment.objects.exists()

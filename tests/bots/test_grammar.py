@@ -44,7 +44,10 @@ EXPECTED_USAGE = {
     "unlock": "/unlock <service> <env>",
     "whoami": "/whoami",
 }
+# Every registered command, the installed plugins' too (tests/bots/test_plugins.py): the grammar's rules
+# hold for all of them; only the built-in ones are fixed by the design.
 ALL_COMMANDS = sorted(COMMANDS)
+BUILT_IN_COMMANDS = sorted(name for name, cmd in COMMANDS.items() if not cmd.plugin)
 # A plausible word for each kind of argument, so that a command can be given all of its arguments.
 SAMPLE = {
     "service": "web-app", "environment": "staging", "deployment": "12", "word": "v1.2.3", "rest": "because",
@@ -60,11 +63,11 @@ def sample_words(args) -> list[str]:
 # Usage strings and declarations
 
 
-def test_the_registry_holds_exactly_the_commands_of_the_design():
-    assert set(COMMANDS) == set(EXPECTED_USAGE)
+def test_the_registry_holds_exactly_the_commands_of_the_design_besides_the_plugins():
+    assert set(BUILT_IN_COMMANDS) == set(EXPECTED_USAGE)
 
 
-@pytest.mark.parametrize("name", ALL_COMMANDS)
+@pytest.mark.parametrize("name", BUILT_IN_COMMANDS)
 def test_usage_string_of_every_command_is_built_from_its_declared_arguments(name):
     assert COMMANDS[name].usage == EXPECTED_USAGE[name]
 
