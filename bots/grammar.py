@@ -59,7 +59,7 @@ def parse(args: tuple[Arg, ...], text: str) -> dict[str, str]:
             at = tokens.index(flag)
             tokens, value = tokens[:at], " ".join(tokens[at + 1 :])
             if not value:
-                raise InvalidCommand(f"{flag} needs {arg.help}")
+                raise InvalidCommand(f"{flag} needs a {arg.help}")
             values[arg.name] = value
             _check_length(arg, value)
     for arg in (a for a in args if a.kind != OPTION):

@@ -197,8 +197,9 @@ def test_the_catalog_file_grants_a_plugins_action_and_refuses_an_unknown_one(cat
     path.write_text("grants:\n  - {user: carol, actions: [pager]}\n")
     with pytest.raises(CommandError) as refused:
         call_command("catalog", "apply", str(path), stdout=io.StringIO())
-    assert "line 2: grant: unknown action 'pager' (use one of: deploy, rollback, approve, lock, view, override, oncall)" in str(
-        refused.value
+    assert (
+        "line 2: grant: unknown action 'pager' (use one of: deploy, rollback, approve, lock, view, override, oncall)"
+        in str(refused.value)
     )
 
 
