@@ -113,6 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "chatops_site.sso.context.sso",
             ],
         },
     },
@@ -170,6 +171,21 @@ SILENCED_SYSTEM_CHECKS = ["drf_spectacular.W001"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:overview"
 LOGOUT_REDIRECT_URL = "login"
+# Passwords, and single sign-on when it is configured (below); the SSO backend answers only its own callback.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "chatops_site.sso.backend.SsoBackend"]
+
+# Single sign-on with OpenID Connect (chatops_site/sso): on when the issuer, the client id and its secret are
+# all set. The provider's endpoints are discovered from the issuer at the first sign-in, never here.
+OIDC_ISSUER = env("OIDC_ISSUER")
+OIDC_CLIENT_ID = env("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = secret("OIDC_CLIENT_SECRET")
+if len({bool(OIDC_ISSUER), bool(OIDC_CLIENT_ID), bool(OIDC_CLIENT_SECRET)}) > 1:
+    raise ImproperlyConfigured("OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET go together: set all three or none")
+OIDC_SCOPES = env("OIDC_SCOPES", "openid email profile")
+# The claim that lists the user's groups; each sign-in sets the user's Django groups to those of them that exist.
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", "groups")
+# A verified email no user has yet makes a user (who holds nothing but their groups' grants); off: refused.
+OIDC_CREATE_USERS = envbool("OIDC_CREATE_USERS", default=True)
 
 # The REST API (/api/v1/): tokens for tools, the session for the dashboard's own calls; see chatops_site/web/api.
 REST_FRAMEWORK = {

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("chatops_site.web.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("oidc/", include("chatops_site.sso.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("chatops_site.web.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
