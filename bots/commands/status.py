@@ -19,7 +19,7 @@ from bots.registry import Context, command
 from bots.types import Reply
 from chatops_site import queue
 from chatops_site.catalog.models import DeployTarget, Environment, Service
-from chatops_site.deploys import engine
+from chatops_site.deploys import engine, freezes
 from chatops_site.deploys.models import ACTIVE_STATES, State
 from chatops_site.durations import format_moment
 from integrations.aws import cloudwatch, inventory
@@ -212,4 +212,7 @@ def _describe(target: DeployTarget) -> str:
     lock = engine.active_lock(target)
     if lock is not None:
         text += f"; 🔒 {lock.locked_by.get_username()}" + (f": {lock.reason}" if lock.reason else "")
+    frozen = freezes.holding(target)
+    if frozen is not None:
+        text += f"; 🧊 frozen by '{frozen[0].name}' until {freezes.when(frozen[0], frozen[1][1])}"
     return text

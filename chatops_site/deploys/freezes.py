@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from chatops_site.catalog.models import DeployTarget
@@ -92,19 +93,36 @@ def holding(
     target: DeployTarget, kind: str = Kind.DEPLOY, moment: datetime | None = None
 ) -> tuple[Freeze, Window] | None:
     """The freeze that holds the target now (the one ending last, when several do), or None."""
-    moment = moment or timezone.now()
-    candidates = Freeze.objects.filter(environments=target.environment_id).prefetch_related("services")
+    candidates = Freeze.objects.filter(environments=target.environment_id)
     if kind == Kind.ROLLBACK:
         candidates = candidates.filter(rollbacks=False)
-    found: list[tuple[Freeze, Window]] = []
-    for freeze in candidates:
-        services = {service.pk for service in freeze.services.all()}
-        if services and target.service_id not in services:
-            continue
+    return frozen_by(target, in_force(candidates, moment))
+
+
+InForce = tuple[Freeze, Window, set[int], set[int]]
+
+
+def in_force(chosen: QuerySet[Freeze] | None = None, moment: datetime | None = None) -> list[InForce]:
+    """The freezes in force, each with its window, environment ids and service ids (empty: every service);
+    read once for a page or a /status of many targets."""
+    moment = moment or timezone.now()
+    found = []
+    for freeze in (Freeze.objects.all() if chosen is None else chosen).prefetch_related("environments", "services"):
         window = window_at(freeze, moment)
         if window is not None:
-            found.append((freeze, window))
-    return max(found, key=lambda pair: pair[1][1], default=None)
+            environments = {e.pk for e in freeze.environments.all()}
+            found.append((freeze, window, environments, {s.pk for s in freeze.services.all()}))
+    return found
+
+
+def frozen_by(target: DeployTarget, found: list[InForce]) -> tuple[Freeze, Window] | None:
+    """Which of the freezes in force holds the target (the one ending last), or None."""
+    holding = [
+        (freeze, window)
+        for freeze, window, environments, services in found
+        if target.environment_id in environments and (not services or target.service_id in services)
+    ]
+    return max(holding, key=lambda pair: pair[1][1], default=None)
 
 
 def when(freeze: Freeze, moment: datetime) -> str:

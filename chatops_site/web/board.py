@@ -11,7 +11,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from chatops_site.catalog.models import DeployTarget, Environment, Service
-from chatops_site.deploys import engine
+from chatops_site.deploys import engine, freezes
 from chatops_site.deploys.models import Deployment, Lock, State
 from chatops_site.web import scopes
 
@@ -24,6 +24,7 @@ class Cell:
     current: Deployment | None = None  # the last one that succeeded: what runs there now
     latest: Deployment | None = None  # the last one requested, whatever became of it
     lock: Lock | None = None
+    frozen: str = ""  # "weekend until Mon 08:00 Europe/Berlin (07:00 UTC)" while a freeze holds it
 
 
 @dataclass
@@ -69,14 +70,22 @@ def board(user) -> tuple[list[Environment], list[Row]]:
         .filter(Q(until=None) | Q(until__gt=timezone.now()))
         .select_related("locked_by")
     }
+    in_force = freezes.in_force()
     environments = list(Environment.objects.all())
     columns = {env.pk: i for i, env in enumerate(environments)}
     rows: dict[int, Row] = {}
     for target in targets:
         row = rows.setdefault(target.service_id, Row(target.service, [(env, None) for env in environments]))
+        frozen = freezes.frozen_by(target, in_force)
         row.cells[columns[target.environment_id]] = (
             target.environment,
-            Cell(target, deployments.get(target.current_id), deployments.get(target.latest_id), locks.get(target.pk)),
+            Cell(
+                target,
+                deployments.get(target.current_id),
+                deployments.get(target.latest_id),
+                locks.get(target.pk),
+                f"'{frozen[0].name}' until {freezes.when(frozen[0], frozen[1][1])}" if frozen else "",
+            ),
         )
     return environments, sorted(rows.values(), key=lambda row: row.service.name)
 

@@ -79,6 +79,7 @@ def deployment(request, pk: int):
         "current": current,
         "rollback": rollback,
         "may_decide": may_decide,
+        "holds": engine.holds(target, found.kind) if not found.is_final else "",
     }
     return render(request, "web/deployment.html", context)
 

@@ -183,3 +183,13 @@ def test_windows_starting_and_ending_are_announced_once(weekend, say):
     ended = [m for m in said if m.startswith("🌤 Freeze 'weekend' has ended")]
     assert len(started) == 1 and len(ended) == 1
     assert "No deploys over the weekend" in started[0] and "web-app/staging" in started[0]
+
+
+def test_status_and_the_overview_show_a_frozen_target(weekend, say, alice, client):
+    reply = say("alice", "/status web-app")
+
+    (answer,) = ConsoleMessage.objects.filter(run_id=reply.run_id).values_list("text", flat=True)
+    assert "staging" in answer and "🧊 frozen by 'weekend' until " in answer
+    client.force_login(alice)
+    page = client.get("/").text
+    assert "🧊 frozen: &#x27;weekend&#x27; until " in page
