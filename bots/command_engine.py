@@ -23,6 +23,7 @@ from chatops_site.catalog import rbac
 from chatops_site.catalog.models import ChatIdentity
 from chatops_site.deploys.engine import DeployError
 from chatops_site.deploys.versions import InvalidVersion
+from chatops_site.webhooks import events as webhooks
 
 log = logging.getLogger("chatops.commands")
 
@@ -186,3 +187,4 @@ def _finish(run: CommandRun, reply: Reply, outcome: str, error: str, started: fl
     run.duration_ms = int((time.monotonic() - started) * 1000)
     run.save(update_fields=FINISHED_FIELDS)
     metrics.command_finished(run)
+    webhooks.command_finished(run)

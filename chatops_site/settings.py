@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "bots",
     "integrations.github",
     "costs",
+    "chatops_site.webhooks",
 ]
 
 MIDDLEWARE = [

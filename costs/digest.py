@@ -14,6 +14,7 @@ from decimal import Decimal
 from bots.notify import notify
 from bots.types import Reply
 from chatops_site.catalog.models import RouteEvent, Service
+from chatops_site.webhooks import events as webhooks
 from costs import replies
 from costs.anomalies import Anomaly
 from costs.periods import parse_period, utc_today
@@ -82,6 +83,7 @@ def send(today: date | None = None) -> Digest | None:
     for anomaly in digest.anomalies:
         service = Service.objects.filter(name=anomaly.service).first()
         notify(RouteEvent.COST_ANOMALY, anomaly_reply(anomaly), service=service, fallback=False, skip=digest.posted_to)
+        webhooks.cost_anomaly(anomaly)
     log.info("cost digest for %s: %s", digest.day, digest.reply.plain().replace("\n", " | "))
     return digest
 

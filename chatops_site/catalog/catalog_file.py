@@ -30,6 +30,7 @@ from chatops_site.catalog.models import (
     target_settings_problems,
 )
 from chatops_site.durations import parse_duration
+from chatops_site.webhooks import catalog as webhooks
 
 SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 REPOSITORY = re.compile(r"^[\w.-]+/[\w.-]+$")
@@ -74,6 +75,7 @@ class CatalogFile:
     grants: set[tuple] | None = None  # (subject kind "user"|"group", subject name, action, service|None, env|None)
     identities: dict[tuple[str, str, str], str] | None = None  # (platform, workspace, chat user) -> username
     routes: set[tuple] | None = None  # (sorted events, repository, service|None, channel)
+    webhooks: dict[str, dict] | None = None  # url -> row fields (`secret` only when the file gives one)
 
 
 class InvalidCatalogFile(Exception):
@@ -492,7 +494,7 @@ def _known(names: set[str]) -> str:
     return ", ".join(sorted(names)) or "none"
 
 
-SECTIONS = ("environments", "services", "grants", "identities", "routes")
+SECTIONS = ("environments", "services", "grants", "identities", "routes", "webhooks")
 
 
 def read(text: str, prune: bool = False) -> CatalogFile:
@@ -524,6 +526,8 @@ def read(text: str, prune: bool = False) -> CatalogFile:
         catalog.identities = reader.identities(top["identities"], top.lines["identities"])
     if "routes" in top:
         catalog.routes = reader.routes(top["routes"], top.lines["routes"], services)
+    if "webhooks" in top:
+        catalog.webhooks = webhooks.read(reader, top["webhooks"], top.lines["webhooks"])
     if reader.problems:
         raise InvalidCatalogFile(reader.problems)
     return catalog
@@ -576,6 +580,8 @@ def dump(catalog: CatalogFile) -> str:
             )
             for events, repository, service, channel in sorted(catalog.routes, key=_route_order)
         ]
+    if catalog.webhooks is not None:
+        document["webhooks"] = [_Flow(entry) for entry in webhooks.entries(catalog.webhooks)]
     text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=None, width=1000, allow_unicode=True)
     return HEADER + text
 

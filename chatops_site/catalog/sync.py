@@ -28,6 +28,7 @@ from chatops_site.catalog.catalog_file import (
     _duration_text,
 )
 from chatops_site.catalog.models import ChannelRoute, ChatIdentity, DeployTarget, Environment, Grant, Service
+from chatops_site.webhooks import catalog as webhooks
 
 
 @dataclass
@@ -67,6 +68,8 @@ def plan(catalog: CatalogFile, prune: bool = False) -> Plan:
         _facts(result, "grant", _grant_rows(), catalog.grants, _describe_grant, _create_grant)
     if catalog.routes is not None:
         _facts(result, "route", _route_rows(), catalog.routes, _describe_route, _create_route)
+    if catalog.webhooks is not None:
+        webhooks.plan(result.add, catalog.webhooks, prune)
     if prune:
         _prune(result, catalog)
     return result
@@ -296,6 +299,7 @@ def snapshot() -> CatalogFile:
             for i in ChatIdentity.objects.select_related("user")
         },
         routes=set(_route_rows()),
+        webhooks=webhooks.snapshot(),
     )
     for target in DeployTarget.objects.select_related("service", "environment"):
         catalog.targets.setdefault(target.service.name, {})[target.environment.name] = _fields(target, TARGET_DEFAULTS)

@@ -40,6 +40,7 @@ from chatops_site.deploys.models import (
     State,
 )
 from chatops_site.durations import format_duration, format_moment
+from chatops_site.webhooks import events as webhooks
 from integrations.providers import Order, Run, RunStatus
 
 log = logging.getLogger("chatops.deploys")
@@ -806,3 +807,4 @@ def _record(deployment: Deployment, before: str, to: str, actor: User | None, me
     DeploymentEvent.objects.create(deployment=deployment, from_state=before, to_state=to, actor=actor, message=message)
     log.info("#%s %s: %s -> %s %s", deployment.pk, deployment.target, before or "-", to, message)
     _enqueue("announce", deployment.pk)
+    webhooks.deployment_recorded(deployment, before, to, actor, message)

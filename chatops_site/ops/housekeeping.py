@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from bots.models import ChannelDelivery, SlackEvent, SlackOAuthState, SlackResponseUrl
 from chatops_site.web.models import ApiToken
+from chatops_site.webhooks import sending as outgoing_webhooks
 from integrations.github.models import DeliveryOutcome, WebhookDelivery
 
 log = logging.getLogger("chatops.ops")
@@ -36,6 +37,7 @@ def prune() -> dict[str, int]:
     response_urls, _ = SlackResponseUrl.objects.filter(run__received_at__lt=now - SLACK_EVENT_TTL).delete()
     deliveries, _ = ChannelDelivery.objects.filter(created_at__lt=now - CHANNEL_DELIVERY_TTL).delete()
     tokens, _ = ApiToken.objects.filter(expiry__lt=now - EXPIRED_TOKEN_TTL).delete()
+    outgoing = outgoing_webhooks.forget(now - CHANNEL_DELIVERY_TTL)  # finished ones; a month shows a pattern
     # The delivery row stays: it is the log, and it stops GitHub redeliveries. A delivery still waiting
     # for a worker keeps its payload, so it can still be handled.
     payloads = (
@@ -50,6 +52,7 @@ def prune() -> dict[str, int]:
         "slack_response_urls": response_urls,
         "channel_deliveries": deliveries,
         "api_tokens": tokens,
+        "outgoing_webhook_deliveries": outgoing,
         "webhook_payloads": payloads,
     }
     log.info(

@@ -149,6 +149,7 @@ def test_pruning_twice_is_harmless_and_logs_its_counts(caplog):
         "slack_response_urls": 0,
         "channel_deliveries": 0,
         "api_tokens": 0,
+        "outgoing_webhook_deliveries": 0,
         "webhook_payloads": 1,
     }
     assert second == {
@@ -157,6 +158,7 @@ def test_pruning_twice_is_harmless_and_logs_its_counts(caplog):
         "slack_response_urls": 0,
         "channel_deliveries": 0,
         "api_tokens": 0,
+        "outgoing_webhook_deliveries": 0,
         "webhook_payloads": 0,
     }
     assert SlackEvent.objects.count() == 1 and WebhookDelivery.objects.count() == 1

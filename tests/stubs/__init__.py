@@ -50,15 +50,16 @@ Handler = Callable[[Call], "Answer | dict | list | None"]
 class StubServer:
     """`with StubServer() as stub: stub.route("POST", r"/chat\\.postMessage", handler)`; `stub.url`, `stub.calls`.
 
-    `delay` makes every answer slow, to show that a caller does not wait on it.
+    `delay` makes every answer slow, to show that a caller does not wait on it. `port` (default: any free
+    one) lets a server stopped earlier come back at the same address.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.calls: list[Call] = []
         self.routes: list[tuple[str, re.Pattern, Handler]] = []
         self.delay = 0.0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         # A short poll interval: stopping waits for one, and every stub-backed test stops a server.
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)

@@ -12,7 +12,7 @@ from chatops_site.catalog.catalog_file import InvalidCatalogFile, dump, read
 
 
 class Command(BaseCommand):
-    help = "Apply a catalog file (services, environments, targets, grants, identities, routes) or export one."
+    help = "Apply a catalog file (services, environments, targets, grants, identities, routes, webhooks) or export one."
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True, metavar="apply|export")
