@@ -31,6 +31,20 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempd
 os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 
+def post_fork(server, worker):
+    """Each worker traces for itself (chatops_site/tracing.py): its own exporter thread, its own pid."""
+    from chatops_site import tracing
+
+    tracing.setup()
+
+
+def worker_exit(server, worker):
+    """A worker's spans still waiting in the batch leave before it does."""
+    from chatops_site import tracing
+
+    tracing.shutdown()
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

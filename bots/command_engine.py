@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from bots.grammar import InvalidCommand, named, parse, resolve
 from bots.models import CommandRun, Outcome
-from bots.registry import Command, Context, find_command
+from bots.registry import COMMANDS, Command, Context, find_command
 from bots.types import Invocation, Reply
-from chatops_site import logs, metrics, ratelimit
+from chatops_site import logs, metrics, ratelimit, tracing
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import ChatIdentity
 from chatops_site.deploys.engine import DeployError
@@ -59,14 +59,23 @@ def identify(invocation: Invocation) -> User | None:
 
 
 def handle(invocation: Invocation) -> Reply:
-    """Run one command and answer it; never raises. Its log lines, and its tasks', share one request id."""
-    with logs.request_scope():
-        return _handle(invocation)
-
-
-def _handle(invocation: Invocation) -> Reply:
+    """Run one command and answer it; never raises. Its log lines, and its tasks', share one request id,
+    and when tracing is on its span (`command /<name>`) is the parent of theirs."""
     started = time.monotonic()
     name, text = split_umbrella(clean(invocation.command), clean(invocation.text))
+    with (
+        logs.request_scope() as rid,
+        tracing.span(
+            f"command /{name}" if name in COMMANDS else "command",  # what a stranger types names no span
+            command=name[:32],
+            platform=invocation.platform,
+            request_id=rid,
+        ),
+    ):
+        return _handle(invocation, name, text, started)
+
+
+def _handle(invocation: Invocation, name: str, text: str, started: float) -> Reply:
     user = identify(invocation)
     run = CommandRun(
         platform=invocation.platform,
@@ -131,6 +140,7 @@ def _prepare(
         run.args = values
         run.service = values.get("service", "")[:64]
         run.environment = values.get("env", "")[:50]
+        tracing.label(service=run.service, environment=run.environment)
         if user is None and name not in settings.CHATOPS_OPEN_COMMANDS:
             raise rbac.Denied(_unlinked(invocation))
         args = resolve(command.args, values)

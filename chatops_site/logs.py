@@ -2,10 +2,14 @@
 
 The request id is taken from the incoming `X-Request-ID` (or made up) by `RequestIdMiddleware`, or made
 up when a command arrives another way (the console). It rides along inside every django-q2 task the
-command enqueues, and every task those tasks enqueue, so one grep follows a `/deploy` from the chat
-request through dispatch, checks and announcements. Secret settings, signatures and credentials are
-blanked out of every line, whatever the code that logged it wrote: in the message, the traceback and the
-extra fields, for every logger (settings.LOGGING sends them all through the one handler that does it).
+command enqueues, and every task those tasks enqueue (checks booked for later too, in their Schedule
+row), so one grep follows a `/deploy` from the chat request through dispatch, checks and announcements.
+When tracing is on (tracing.py), the trace context rides along beside it, and every line also carries
+the trace and span ids, to go from a line to its trace; the spans carry the request id back.
+
+Secret settings, signatures and credentials are blanked out of every line, whatever the code that logged
+it wrote: in the message, the traceback and the extra fields, for every logger (settings.LOGGING sends
+them all through the one handler that does it). Spans leave through the same `redact`.
 """
 
 from __future__ import annotations
@@ -24,11 +28,15 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from chatops_site import tracing
+
 request_id: ContextVar[str] = ContextVar("request_id", default="")
 task_name: ContextVar[str] = ContextVar("task_name", default="")
 
 # The key our id travels under inside a django-q2 task package.
 TASK_KEY = "chatops_request_id"
+# The keyword argument it (and the trace context) travels in from `queue`, until the task is packed.
+CARRIED_KWARG = "chatops_carried"
 HEADER = "X-Request-ID"
 _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 REDACTED = "[redacted]"
@@ -105,25 +113,46 @@ class RequestIdMiddleware:
         return response
 
 
-# django-q2: the id travels inside the task package
+# django-q2: the id, and the trace context when tracing is on, travel inside the task package
+
+
+def carried() -> dict[str, object]:
+    """What a task asked for now carries: the request id, and the trace context when tracing is on."""
+    found: dict[str, object] = {}
+    if rid := request_id.get():
+        found["request_id"] = rid
+    if trace := tracing.carrier():
+        found["trace"] = trace
+    return found
 
 
 def _tag_task(sender, task, **kwargs) -> None:
-    task[TASK_KEY] = request_id.get() or task["id"]
+    # `queue.enqueue` and `queue.later` hand over what the task carries as a keyword argument that is not
+    # the function's, taken where the task was asked for; a task queued another way carries what is current.
+    asked = task["kwargs"].pop(CARRIED_KWARG, None) or carried()
+    task[TASK_KEY] = asked.get("request_id") or task["id"]
+    if trace := asked.get("trace"):
+        task[tracing.TASK_KEY] = trace
 
 
 def _enter_task(sender, func, task, **kwargs) -> None:
     # Tasks run one after another in a worker process, or inline in `sync` mode (tests): keep the
-    # tokens so the caller's id comes back afterwards.
+    # tokens so the caller's id (and span) come back afterwards.
+    task.get("kwargs", {}).pop(CARRIED_KWARG, None)  # packed by a process that did not take it out
+    name = func if isinstance(func, str) else getattr(func, "__name__", "")
+    rid = task.get(TASK_KEY) or task["id"]
+    path = task["func"] if isinstance(task["func"], str) else f"{getattr(func, '__module__', '')}.{name}"
     task["_chatops_tokens"] = (
-        request_id.set(task.get(TASK_KEY) or task["id"]),
-        task_name.set(func if isinstance(func, str) else getattr(func, "__name__", "")),
+        request_id.set(rid),
+        task_name.set(name),
+        tracing.enter_task(name, path, task.get(tracing.TASK_KEY), rid),
     )
 
 
 def _leave_task(sender, func, task, **kwargs) -> None:
     tokens = task.pop("_chatops_tokens", None)
     if tokens:
+        tracing.leave_task(tokens[2], task)
         request_id.reset(tokens[0])
         task_name.reset(tokens[1])
 
@@ -179,17 +208,25 @@ def _redact_value(value: object) -> object:
 
 
 class ContextFilter(logging.Filter):
-    """Adds the request id and task to every record and blanks secrets out of its message."""
+    """Adds the request id, task and (when tracing) trace and span ids to every record; blanks secrets out."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
         record.task = task_name.get()
+        record.trace_id, record.span_id = tracing.ids()
         record.msg, record.args = redact(record.getMessage()), ()
         return True
 
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is worth keeping.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "request_id", "task"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "request_id",
+    "task",
+    "trace_id",
+    "span_id",
+}
 
 
 class PlainFormatter(logging.Formatter):
@@ -200,9 +237,11 @@ class PlainFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id, task, extras, exception."""
+    """One JSON object per line: time, level, logger, message, request_id, task, trace_id, span_id, extras..."""
 
     def format(self, record: logging.LogRecord) -> str:
+        ids = (getattr(record, "trace_id", ""), getattr(record, "span_id", ""))
+        trace_id, span_id = ids if ids[0] else tracing.ids()  # a record that did not pass our filter
         line = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
@@ -210,6 +249,8 @@ class JsonFormatter(logging.Formatter):
             "message": redact(record.getMessage()),
             "request_id": getattr(record, "request_id", "") or request_id.get(),
             "task": getattr(record, "task", "") or task_name.get(),
+            "trace_id": trace_id,
+            "span_id": span_id,
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):

@@ -24,3 +24,7 @@ CHATOPS_RATE_LIMIT = CHATOPS_WORKSPACE_RATE_LIMIT = "100000/m"
 # No `collectstatic` before the tests: WhiteNoise finds files in the apps per request, as under `make run`.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# This process traces only where a test switches it on (tests/ops/test_tracing.py): a developer's collector
+# settings stay out of it, and out of the processes the end-to-end tests start with its environment.
+for name in [name for name in os.environ if name.startswith("OTEL_")]:
+    del os.environ[name]

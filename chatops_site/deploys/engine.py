@@ -21,9 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_q.conf import Conf
-from django_q.models import Schedule
 
-from chatops_site import metrics, queue
+from chatops_site import metrics, queue, tracing
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import Action, DeployTarget, Environment, Service
 from chatops_site.deploys import freezes, pinning, versions
@@ -752,13 +751,7 @@ def _later(name: str, delay: float, *args: object) -> None:
     if delay <= SHORT_WAIT:
         _enqueue(name, *args, wait=max(delay, 0))
         return
-    Schedule.objects.create(
-        func=f"{TASKS}.{name}",
-        args=repr(tuple(args)),
-        schedule_type=Schedule.ONCE,
-        repeats=-1,
-        next_run=timezone.now() + timedelta(seconds=delay),
-    )
+    queue.later(f"{TASKS}.{name}", tuple(args), timezone.now() + timedelta(seconds=delay))
 
 
 def _check_later(deployment_id: int, due: datetime, delay: float) -> None:
@@ -804,6 +797,7 @@ def _move(deployment: Deployment, to: State, actor: User | None = None, message:
 
 
 def _record(deployment: Deployment, before: str, to: str, actor: User | None, message: str) -> None:
+    tracing.label(deployment_id=deployment.pk)  # the span of the command or task that moved it, and their tasks
     DeploymentEvent.objects.create(deployment=deployment, from_state=before, to_state=to, actor=actor, message=message)
     log.info("#%s %s: %s -> %s %s", deployment.pk, deployment.target, before or "-", to, message)
     _enqueue("announce", deployment.pk)

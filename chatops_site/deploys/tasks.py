@@ -13,8 +13,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from chatops_site import tracing
 from chatops_site.deploys import engine, pinning
-from integrations.providers import ProviderError, get_provider
+from integrations.providers import Order, ProviderError, get_provider
 
 log = logging.getLogger("chatops.deploys")
 
@@ -35,6 +36,7 @@ def dispatch(deployment_id: int, attempt: int, wait: float = 0) -> None:
     order = engine.claim_dispatch(deployment_id, attempt)
     if order is None:
         return  # another copy of this task got there first, or the deployment moved on
+    _label(order)
     # The pinned commit ships whatever happens; people are told when its ref has moved on since.
     moved_to = pinning.moved(order.repository, order.version, order.commit_sha)
     try:
@@ -60,6 +62,7 @@ def check(deployment_id: int, due: str, wait: float = 0) -> None:
     if claimed is None:
         return
     order, lease = claimed
+    _label(order)
     try:
         status = get_provider(order.provider).check(order)
     except ProviderError as exc:
@@ -73,6 +76,11 @@ def check(deployment_id: int, due: str, wait: float = 0) -> None:
         engine.record_status(deployment_id, status)
         return
     engine.check_again(deployment_id, lease)
+
+
+def _label(order: Order) -> None:
+    """The task's span names the deployment, also when no command set it off (the sweep restarted it)."""
+    tracing.label(deployment_id=order.deployment_id, service=order.service, environment=order.environment)
 
 
 def announce(deployment_id: int) -> None:

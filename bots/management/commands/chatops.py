@@ -12,6 +12,7 @@ from bots.command_engine import handle
 from bots.models import CommandRun, ConsoleMessage, Outcome
 from bots.platforms.console import WORKSPACE
 from bots.types import Invocation
+from chatops_site import tracing
 from chatops_site.deploys.models import State
 
 POLL = 0.3
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=900, help="seconds to follow the work (default 900)")
 
     def handle(self, *args, **options):
+        tracing.setup()  # a chat platform of its own: its commands start traces, as Slack's requests do
         # The engine's own log lines would interleave with the conversation; the audit is in the database.
         # Levels are put back afterwards, for callers that go on in the same process (call_command).
         loggers = [logging.getLogger(name) for name in ("chatops", "django-q")]
