@@ -10,15 +10,29 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from chatops_site.catalog.models import DeployTarget, Environment, Service
+from chatops_site.catalog import rbac
+from chatops_site.catalog.models import Action, DeployTarget, Environment, Service
 from chatops_site.deploys import engine, freezes
 from chatops_site.deploys.models import Freeze
 
 # Where a freeze applies, beside its own fields.
 PLACES = ("environments", "services")
+
+
+def require_lock(user: User, environments: Iterable[Environment], services: Iterable[Service] = ()) -> None:
+    """A freeze is a scheduled lock: making or removing one needs `lock` on every service it covers in each
+    of its environments (no services named: every service with a target there). `rbac.Denied` says which."""
+    named = list(services)
+    for environment in environments:
+        covering = named or list(Service.objects.filter(targets__environment=environment).order_by("name"))
+        for service in covering:
+            rbac.require(user, Action.LOCK, service, environment)
+        if not covering:  # an environment without targets yet: a lock grant there at all
+            rbac.require(user, Action.LOCK, None, environment)
 
 
 def covered(freeze: Freeze) -> list[DeployTarget]:
