@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import yaml
@@ -29,6 +29,8 @@ from chatops_site.catalog.models import (
     action_choices,
     target_settings_problems,
 )
+from chatops_site.deploys import freeze_text, freezes
+from chatops_site.deploys.models import Freeze
 from chatops_site.durations import parse_duration
 from chatops_site.webhooks import catalog as webhooks
 
@@ -63,6 +65,14 @@ TARGET_DEFAULTS = {
     name: _default(DeployTarget, name) for name in ("provider", "settings", "default_version", "channel", "timeout")
 }
 ENVIRONMENT_DEFAULTS = {name: _default(Environment, name) for name in ("order", "requires_approval", "protected")}
+# A freeze's own fields (where it applies, `environments` and `services`, are lists of names beside them).
+FREEZE_DEFAULTS = {
+    name: _default(Freeze, name)
+    for name in ("reason", "schedule", "duration", "start", "end", "time_zone", "rollbacks")
+}
+FREEZE_KEYS = (
+    "name", "environments", "services", "schedule", "duration", "start", "end", "time_zone", "rollbacks", "reason",
+)  # fmt: skip
 
 
 @dataclass
@@ -76,6 +86,7 @@ class CatalogFile:
     identities: dict[tuple[str, str, str], str] | None = None  # (platform, workspace, chat user) -> username
     routes: set[tuple] | None = None  # (sorted events, repository, service|None, channel)
     webhooks: dict[str, dict] | None = None  # url -> row fields (`secret` only when the file gives one)
+    freezes: dict[str, dict] | None = None  # name -> fields, with sorted names of its environments and services
 
 
 class InvalidCatalogFile(Exception):
@@ -473,6 +484,67 @@ class _Reader:
             found.add((tuple(sorted(set(events), key=str)), repository, service, channel))
         return found
 
+    def freezes(self, value, line: int, services: set[str], environments: set[str]) -> dict[str, dict]:
+        """Each freeze's fields, checked by `freezes.problems` (the admin's and the API's rules too)."""
+        found: dict[str, dict] = {}
+        for item_line, item in self.items(value, line, "freezes"):
+            spec = self.mapping(item, item_line, "freeze", FREEZE_KEYS, ("name", "environments"))
+            if spec is None or "name" not in spec:
+                continue
+            name = self.text(spec["name"], spec.lines["name"], "freeze name", SLUG, "a slug", 64)
+            if name is None:
+                continue
+            if name in found:
+                self.problem(spec.lines["name"], f"freeze '{name}' is named twice")
+            where = f"freeze {name}"
+            row: dict = {"environments": [], "services": [], **FREEZE_DEFAULTS}
+            for key, label, known in (("environments", "environment", environments), ("services", "service", services)):
+                if key in spec:
+                    names = self.names(spec[key], spec.lines[key], f"{where}: {key}")
+                    for unknown in sorted(set(names) - known):
+                        self.problem(spec.lines[key], f"{where}: unknown {label} '{unknown}' (known: {_known(known)})")
+                    row[key] = sorted(set(names))
+            for key, limit in (("reason", 500), ("schedule", 100), ("time_zone", 64)):
+                if key in spec:
+                    row[key] = self.text(spec[key], spec.lines[key], f"{where}: {key}", limit=limit)
+            if "rollbacks" in spec:
+                row["rollbacks"] = self.flag(spec["rollbacks"], spec.lines["rollbacks"], f"{where}: rollbacks")
+            if "duration" in spec:
+                row["duration"] = self.span(spec["duration"], spec.lines["duration"], where)
+            for key in ("start", "end"):
+                if key in spec:
+                    row[key] = self.moment(spec[key], spec.lines[key], f"{where}: {key}", row["time_zone"])
+            # The rules themselves, on the fields that read well (a field that did not says so already).
+            unread = {key for key in FREEZE_DEFAULTS if key in spec and row[key] is None}
+            freeze = Freeze(**{key: row[key] for key in FREEZE_DEFAULTS if key not in unread})
+            for key, reason in freezes.problems(freeze).items():
+                if not unread or (key == "time_zone" and key not in unread):
+                    # A schedule's missing duration is the schedule's line; anything else missing, the freeze's.
+                    at = spec.lines.get(key, spec.lines.get("schedule", item_line))
+                    self.problem(at, f"{where}: {key}: {reason}")
+            found[name] = row
+        return found
+
+    def span(self, value, line: int, where: str):
+        try:
+            return freeze_text.span(value)
+        except ValueError as exc:
+            self.problem(line, f"{where}: duration {exc}")
+            return None
+
+    def moment(self, value, line: int, where: str, zone: str | None):
+        """A one-off window's start or end: a wall time of the freeze's zone, or a time with an offset."""
+        if isinstance(value, datetime):  # YAML reads `2026-12-20 00:00:00` unquoted as a time of its own
+            value = value.isoformat(sep=" ")
+        if not isinstance(value, str):
+            self.problem(line, f"{where} must be a time such as {freeze_text.EXAMPLE} (quote it)")
+            return None
+        try:
+            return freeze_text.moment(value, freeze_text.zone_or_utc(zone))
+        except ValueError as exc:
+            self.problem(line, f"{where}: {exc}")
+            return None
+
     def known(self, section: dict | None, model) -> set[str]:
         """Names a reference may use: the file's own; and the database's, unless a prune removes them."""
         names = set(section or ())
@@ -494,7 +566,7 @@ def _known(names: set[str]) -> str:
     return ", ".join(sorted(names)) or "none"
 
 
-SECTIONS = ("environments", "services", "grants", "identities", "routes", "webhooks")
+SECTIONS = ("environments", "services", "grants", "identities", "routes", "webhooks", "freezes")
 
 
 def read(text: str, prune: bool = False) -> CatalogFile:
@@ -528,6 +600,8 @@ def read(text: str, prune: bool = False) -> CatalogFile:
         catalog.routes = reader.routes(top["routes"], top.lines["routes"], services)
     if "webhooks" in top:
         catalog.webhooks = webhooks.read(reader, top["webhooks"], top.lines["webhooks"])
+    if "freezes" in top:
+        catalog.freezes = reader.freezes(top["freezes"], top.lines["freezes"], services, environments)
     if reader.problems:
         raise InvalidCatalogFile(reader.problems)
     return catalog
@@ -540,12 +614,21 @@ class _Flow(dict):
     """A mapping written on one line, as DESIGN.md writes environments, grants and routes."""
 
 
+class _Quoted(str):
+    """Text written in double quotes, as DESIGN.md writes cron schedules and times."""
+
+    __slots__ = ()
+
+
 class _Dumper(yaml.SafeDumper):
     pass
 
 
 _Dumper.add_representer(
     _Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)
+)
+_Dumper.add_representer(
+    _Quoted, lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", str(data), style='"')
 )
 
 HEADER = "# ChatOps catalog (DESIGN.md 'Catalog as code'); apply with `manage.py catalog apply FILE`.\n"
@@ -582,6 +665,8 @@ def dump(catalog: CatalogFile) -> str:
         ]
     if catalog.webhooks is not None:
         document["webhooks"] = [_Flow(entry) for entry in webhooks.entries(catalog.webhooks)]
+    if catalog.freezes is not None:
+        document["freezes"] = [_freeze_entry(name, row) for name, row in catalog.freezes.items()]
     text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=None, width=1000, allow_unicode=True)
     return HEADER + text
 
@@ -666,6 +751,26 @@ def _grant_entries(grants: set[tuple]) -> list[dict]:
             entry["environments"] = list(envs)
         entries.append(entry)
     return entries
+
+
+def _freeze_entry(name: str, row: dict) -> dict:
+    """A freeze in DESIGN.md's order; `time_zone` always, since the default is each installation's own."""
+    entry: dict = {"name": name, "environments": list(row["environments"])}
+    if row["services"]:
+        entry["services"] = list(row["services"])
+    if row["schedule"]:
+        entry["schedule"] = _Quoted(row["schedule"])
+    if row["duration"] is not None:
+        entry["duration"] = freeze_text.span_text(row["duration"])
+    for key in ("start", "end"):
+        if row[key] is not None:
+            entry[key] = _Quoted(freeze_text.wall_text(row[key], row["time_zone"]))
+    entry["time_zone"] = row["time_zone"]
+    if row["rollbacks"]:
+        entry["rollbacks"] = True
+    if row["reason"]:
+        entry["reason"] = row["reason"]
+    return entry
 
 
 def _route_order(route: tuple) -> tuple:

@@ -5,6 +5,7 @@ function that makes it; `apply()` runs them in one transaction. Rows are matched
 (environments, services, targets, chat identities) or, for grants and routes, by everything they
 say. `--prune` removes what the file no longer names, but never history: a target with deployments
 or locks stays (and with it its service and environment), and so does a protected environment.
+Freezes are matched by name; changing or removing one wakes the targets it held (`freeze_edits`).
 `snapshot()` reads the database back as a `CatalogFile` for `catalog export`.
 """
 
@@ -22,12 +23,15 @@ from django.db.models import Q
 
 from chatops_site.catalog.catalog_file import (
     ENVIRONMENT_DEFAULTS,
+    FREEZE_DEFAULTS,
     SERVICE_DEFAULTS,
     TARGET_DEFAULTS,
     CatalogFile,
     _duration_text,
 )
 from chatops_site.catalog.models import ChannelRoute, ChatIdentity, DeployTarget, Environment, Grant, Service
+from chatops_site.deploys import freeze_edits, freeze_text
+from chatops_site.deploys.models import Freeze
 from chatops_site.webhooks import catalog as webhooks
 
 
@@ -70,6 +74,8 @@ def plan(catalog: CatalogFile, prune: bool = False) -> Plan:
         _facts(result, "route", _route_rows(), catalog.routes, _describe_route, _create_route)
     if catalog.webhooks is not None:
         webhooks.plan(result.add, catalog.webhooks, prune)
+    if catalog.freezes is not None:
+        _freezes(result, catalog.freezes)
     if prune:
         _prune(result, catalog)
     return result
@@ -220,10 +226,59 @@ def _create_route(fact: tuple) -> None:
     )
 
 
+# Freezes, matched by name
+
+
+def _freezes(result: Plan, wanted: dict[str, dict]) -> None:
+    current = {freeze.name: freeze for freeze in Freeze.objects.prefetch_related(*freeze_edits.PLACES)}
+    for name, fields in wanted.items():
+        freeze = current.get(name)
+        if freeze is None:
+            result.add("+", f"create freeze {name}", partial(_save_freeze, None, name, fields))
+        elif differences := _freeze_differences(_freeze_fields(freeze), fields):
+            result.add("~", f"update freeze {name}: {differences}", partial(_save_freeze, freeze, name, fields))
+
+
+def _freeze_fields(freeze: Freeze) -> dict:
+    """A freeze as the file says it: its fields, and the sorted names of where it applies."""
+    return {
+        **{place: sorted(row.name for row in getattr(freeze, place).all()) for place in freeze_edits.PLACES},
+        **_fields(freeze, FREEZE_DEFAULTS),
+    }
+
+
+def _freeze_differences(current: dict, wanted: dict) -> str:
+    def show(key: str, fields: dict) -> str:
+        value = fields[key]
+        if key in ("start", "end") and value is not None:
+            return repr(freeze_text.wall_text(value, fields["time_zone"]))
+        if key == "duration" and value is not None:
+            return freeze_text.span_text(value)
+        if key in freeze_edits.PLACES:
+            return f"[{', '.join(value)}]"
+        return _show(value)
+
+    changed = [key for key in wanted if current[key] != wanted[key]]
+    return ", ".join(f"{key} {show(key, current)} -> {show(key, wanted)}" for key in changed)
+
+
+def _save_freeze(freeze: Freeze | None, name: str, fields: dict) -> None:
+    own = {key: value for key, value in fields.items() if key not in freeze_edits.PLACES}
+    environments = Environment.objects.filter(name__in=fields["environments"])
+    services = Service.objects.filter(name__in=fields["services"])
+    if freeze is None:
+        freeze_edits.create({"name": name, **own}, environments, services)
+    else:
+        freeze_edits.update(freeze, own, environments, services)
+
+
 # Prune
 
 
 def _prune(result: Plan, catalog: CatalogFile) -> None:
+    if catalog.freezes is not None:
+        for freeze in Freeze.objects.exclude(name__in=catalog.freezes):
+            result.add("-", f"delete freeze {freeze.name}", partial(freeze_edits.delete, freeze))
     if catalog.routes is not None:
         for fact, pks in _route_rows().items():
             if fact not in catalog.routes:
@@ -300,6 +355,9 @@ def snapshot() -> CatalogFile:
         },
         routes=set(_route_rows()),
         webhooks=webhooks.snapshot(),
+        freezes={
+            freeze.name: _freeze_fields(freeze) for freeze in Freeze.objects.prefetch_related(*freeze_edits.PLACES)
+        },
     )
     for target in DeployTarget.objects.select_related("service", "environment"):
         catalog.targets.setdefault(target.service.name, {})[target.environment.name] = _fields(target, TARGET_DEFAULTS)

@@ -2,7 +2,8 @@
 
 Cron schedules are read in wall time of the freeze's zone and only then placed on the timeline, so a
 window at "0 16 * * fri" in Europe/Berlin starts at 16:00 Berlin in winter and in summer; its duration is
-elapsed time from that start.
+elapsed time from that start, so 64h from Friday 16:00 ends Monday 08:00, or 09:00 on the weekend the
+clocks go forward. Windows of one freeze that overlap or touch hold as one: the one in force is their run.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from chatops_site.durations import format_duration
 
 Window = tuple[datetime, datetime]
 
-# A scheduled window that lasts longer than its period overlaps the next ones: look this many starts back.
+# A scheduled window that lasts longer than its period overlaps the next ones: look this many starts back
+# and ahead. A freeze whose windows chain further (one that never ends) is reported as ending after these.
 OVERLAPS_LOOKED_AT = 4
 
 
@@ -46,25 +48,43 @@ def problems(freeze: Freeze) -> dict[str, str]:
         found["schedule"] = "give a schedule and a duration, or a start and an end"
     elif freeze.end <= freeze.start:
         found["end"] = "the end must come after the start"
+    elif freeze.duration is not None:
+        found["duration"] = "a one-off window lasts from its start to its end: a duration goes with a schedule"
     return found
 
 
 def window_at(freeze: Freeze, moment: datetime) -> Window | None:
-    """The freeze's window in force at `moment`, or None."""
+    """The freeze's window in force at `moment` (start included, end not), or None.
+
+    A scheduled window runs from its cron start, placed in the freeze's zone, for `duration` of elapsed
+    time. When windows of the freeze overlap or touch, the answer is their whole run: from the first
+    start to the last end, which is when the freeze stops holding.
+    """
     if not freeze.schedule:
         if freeze.start and freeze.end and freeze.start <= moment < freeze.end:
             return freeze.start, freeze.end
         return None
     assert freeze.duration is not None
-    local = moment.astimezone(zone(freeze)).replace(tzinfo=None)
-    starts = croniter(freeze.schedule, local + timedelta(seconds=1))  # a window starting now is in force
-    in_force = None
+    duration = freeze.duration
+    # croniter looks back from whole seconds: a moment a fraction of a second before a start is not in it.
+    local = moment.astimezone(zone(freeze)).replace(tzinfo=None, microsecond=0)
+    back = croniter(freeze.schedule, local + timedelta(seconds=1))
+    first = _placed(freeze, back.get_prev(datetime))  # the last start at or before `moment`
+    end = first + duration
+    if end <= moment:
+        return None  # earlier windows started earlier and last as long: they ended too
     for _ in range(OVERLAPS_LOOKED_AT):
-        start = _placed(freeze, starts.get_prev(datetime))
-        if start + freeze.duration <= moment:
+        earlier = _placed(freeze, back.get_prev(datetime))
+        if earlier + duration < first:
             break
-        in_force = (start, start + freeze.duration)
-    return in_force
+        first = earlier
+    ahead = croniter(freeze.schedule, local)
+    for _ in range(OVERLAPS_LOOKED_AT):
+        later = _placed(freeze, ahead.get_next(datetime))
+        if later > end:
+            break
+        end = max(end, later + duration)
+    return first, end
 
 
 def next_window(freeze: Freeze, after: datetime) -> Window | None:

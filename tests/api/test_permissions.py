@@ -30,6 +30,7 @@ def statuses(api, method: str, url: str, body=None, setup=None) -> dict:
         "/api/v1/deployments/",
         "/api/v1/commands/",
         "/api/v1/locks/",
+        "/api/v1/freezes/",
         "/api/v1/costs/daily/",
         "/api/v1/costs/summary/",
     ],
@@ -123,3 +124,20 @@ def test_unlocking_needs_the_lock_grant(api):
 
     url = "/api/v1/locks/{id}/"
     assert statuses(api, "delete", url, setup=locked) == {"alice": 403, "bob": 200, "carol": 403, ANONYMOUS: 401}
+
+
+FREEZE = {"name": "weekend", "environments": ["prod"], "schedule": "0 16 * * fri", "duration": "64h"}
+
+
+def test_making_a_freeze_needs_the_lock_grant(api):
+    # The grant is checked before the name, so those after bob are refused for the grant too.
+    assert statuses(api, "post", "/api/v1/freezes/", FREEZE) == {"alice": 403, "bob": 201, "carol": 403, ANONYMOUS: 401}
+
+
+def test_removing_a_freeze_needs_the_lock_grant(api):
+    def frozen():
+        api("bob").post("/api/v1/freezes/", FREEZE, format="json")  # 400 when the refusal before left it in place
+        return {}
+
+    url = "/api/v1/freezes/weekend/"
+    assert statuses(api, "delete", url, setup=frozen) == {"alice": 403, "bob": 200, "carol": 403, ANONYMOUS: 401}

@@ -34,6 +34,8 @@ def test_the_schema_names_every_endpoint(client):
         "/api/v1/commands/",
         "/api/v1/locks/",
         "/api/v1/locks/{id}/",
+        "/api/v1/freezes/",
+        "/api/v1/freezes/{name}/",
         "/api/v1/costs/daily/",
         "/api/v1/costs/summary/",
     }

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bots.models import CommandRun
 from chatops_site.catalog.models import DeployTarget, Environment, Service
-from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Kind, Lock
+from chatops_site.deploys import freeze_text, freezes
+from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Freeze, Kind, Lock
 from chatops_site.web.api.pagination import parse_day_group_cursor
 from costs import reports
 from costs.periods import PeriodError, parse_period, utc_today
@@ -202,6 +207,113 @@ class LockRequestSerializer(serializers.Serializer):
         if until is not None and until <= timezone.now():
             raise serializers.ValidationError("A lock must last until a moment still to come.")
         return until
+
+
+# Freezes
+
+
+class WindowSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SpanField(serializers.Field):
+    """A window's length: `64h`, `1h30m`, `2d`, a number of seconds or ISO 8601 (`P2DT16H`); written `64h`."""
+
+    def to_internal_value(self, data) -> timedelta:
+        try:
+            return freeze_text.span(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: timedelta) -> str:
+        return freeze_text.span_text(value)
+
+
+class FreezeSerializer(serializers.ModelSerializer):
+    """A freeze as the catalog file writes it; times in its own zone, with their offset."""
+
+    environments: serializers.SlugRelatedField[Environment] = serializers.SlugRelatedField(
+        slug_field="name", many=True, read_only=True
+    )
+    services: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
+        slug_field="name", many=True, read_only=True, help_text="Empty: every service."
+    )
+    duration = SpanField(read_only=True, allow_null=True)
+    window = serializers.SerializerMethodField(help_text="The window in force now; null: none.")
+    next_window = serializers.SerializerMethodField(help_text="The next window to start; null: none ahead.")
+
+    class Meta:
+        model = Freeze
+        fields = [
+            "name", "reason", "environments", "services", "schedule", "duration", "start", "end", "time_zone",
+            "rollbacks", "window", "next_window",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def to_representation(self, freeze: Freeze) -> dict:
+        data = super().to_representation(freeze)
+        zone = ZoneInfo(freeze_text.zone_or_utc(freeze.time_zone))
+        for key in ("start", "end"):
+            moment = getattr(freeze, key)
+            data[key] = moment.astimezone(zone).isoformat() if moment is not None else None
+        return data
+
+    @extend_schema_field(WindowSerializer(allow_null=True))
+    def get_window(self, freeze: Freeze) -> dict | None:
+        return self._window(freeze, freezes.window_at(freeze, timezone.now()))
+
+    @extend_schema_field(WindowSerializer(allow_null=True))
+    def get_next_window(self, freeze: Freeze) -> dict | None:
+        return self._window(freeze, freezes.next_window(freeze, timezone.now()))
+
+    @staticmethod
+    def _window(freeze: Freeze, window: freezes.Window | None) -> dict | None:
+        if window is None:
+            return None
+        zone = ZoneInfo(freeze_text.zone_or_utc(freeze.time_zone))
+        return {"start": window[0].astimezone(zone).isoformat(), "end": window[1].astimezone(zone).isoformat()}
+
+
+class FreezeRequestSerializer(serializers.Serializer):
+    """A freeze in the catalog file's words: a schedule and a duration, or a start and an end."""
+
+    name = serializers.SlugField(max_length=64)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    environments = _named(Environment, "environment", many=True, allow_empty=False)
+    services = _named(Service, "service", many=True, required=False, help_text="Left out or empty: every service.")
+    schedule = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, default="", help_text='5-field cron, e.g. "0 16 * * fri".'
+    )
+    duration = SpanField(required=False, allow_null=True, default=None, help_text="64h, 1h30m, 2d, seconds or P2DT16H.")
+    start = serializers.CharField(
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=40,
+        help_text='A one-off window: "2026-12-20 00:00" in time_zone, or ISO 8601 with an offset.',
+    )
+    end = serializers.CharField(required=False, allow_null=True, default=None, max_length=40)
+    time_zone = serializers.CharField(required=False, max_length=64, default=settings.TIME_ZONE)
+    rollbacks = serializers.BooleanField(required=False, default=False, help_text="Let rollbacks through.")
+
+    def validate(self, data: dict) -> dict:
+        """Times read in the freeze's zone, then the freezes' own rules, each on its field."""
+        zone = freeze_text.zone_or_utc(data["time_zone"])
+        found: dict[str, list[str]] = {}
+        for key in ("start", "end"):
+            if data[key] is not None:
+                try:
+                    data[key] = freeze_text.moment(data[key], zone)
+                except ValueError as exc:
+                    found[key] = [str(exc)]
+        if not found:
+            own = {key: data[key] for key in ("schedule", "duration", "start", "end", "time_zone")}
+            found = {key: [reason] for key, reason in freezes.problems(Freeze(**own)).items()}
+        if found:
+            raise serializers.ValidationError(found)
+        return data
 
 
 # Command history

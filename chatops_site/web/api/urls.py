@@ -9,6 +9,7 @@ router = SimpleRouter()
 router.register("services", views.ServiceViewSet, basename="service")
 router.register("deployments", views.DeploymentViewSet, basename="deployment")
 router.register("locks", views.LockViewSet, basename="lock")
+router.register("freezes", views.FreezeViewSet, basename="freeze")
 
 urlpatterns = [
     path("environments/", views.EnvironmentList.as_view(), name="environments"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth.models import User
+from django.db import IntegrityError
 from django.db.models import Prefetch, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
@@ -18,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotAuthenticated
+from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -27,8 +28,8 @@ from rest_framework.views import APIView
 from bots.models import CommandRun
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import Action, DeployTarget, Environment, Service
-from chatops_site.deploys import engine
-from chatops_site.deploys.models import Deployment, Lock
+from chatops_site.deploys import engine, freeze_edits
+from chatops_site.deploys.models import Deployment, Freeze, Lock
 from chatops_site.web import board, scopes
 from chatops_site.web.api import serializers as s
 from chatops_site.web.api.errors import Conflict, ErrorSerializer
@@ -287,6 +288,62 @@ class LockViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         released = engine.unlock(signed_in(request), lock.target.service, lock.target.environment)
         log.info("api: %s unlocked %s", request.user.get_username(), lock.target)
         return Response(s.LockSerializer(released).data)
+
+
+# Freezes
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Freeze windows, each with the window in force and the next one",
+        responses={200: s.FreezeSerializer(many=True), **errors()},
+    ),
+    retrieve=extend_schema(summary="One freeze", responses={200: s.FreezeSerializer, **errors(404)}),
+    create=extend_schema(
+        summary="Add a freeze (needs `lock` on every target it covers)",
+        request=s.FreezeRequestSerializer,
+        responses={201: s.FreezeSerializer, **errors(400, 403)},
+    ),
+    destroy=extend_schema(
+        summary="Remove a freeze (needs `lock` on every target it covers); what it held starts",
+        responses={200: s.FreezeSerializer, **errors(403, 404)},
+    ),
+)
+class FreezeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Freezes are policy every signed-in user may read; making or removing one is a scheduled lock."""
+
+    serializer_class = s.FreezeSerializer
+    queryset = Freeze.objects.prefetch_related("environments", "services")
+    lookup_field = "name"
+    lookup_value_regex = r"[-a-zA-Z0-9_]{1,64}"
+
+    def create(self, request: Request) -> Response:
+        """Made as the catalog file makes it; a window in force now holds new requests, and the queue keeps waiting."""
+        asked = s.FreezeRequestSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        data = dict(asked.validated_data)
+        environments, services = data.pop("environments"), data.pop("services", [])
+        freeze_edits.require_lock(signed_in(request), environments, services)  # the grant before the state
+        taken = ValidationError({"name": [f"There is already a freeze named '{data['name']}'."]})
+        if Freeze.objects.filter(name=data["name"]).exists():
+            raise taken
+        try:
+            freeze = freeze_edits.create(data, environments, services)
+        except IntegrityError:  # made by someone else since it was looked for
+            raise taken from None
+        log.info("api: %s added freeze %s", request.user.get_username(), freeze.name)
+        answer = Response(s.FreezeSerializer(freeze).data, status=status.HTTP_201_CREATED)
+        answer["Location"] = reverse("api:freeze-detail", args=[freeze.name], request=request)
+        return answer
+
+    def destroy(self, request: Request, name: str) -> Response:
+        """Answers with the freeze as it was; the targets it held are woken and start what they queued."""
+        freeze = self.get_object()
+        freeze_edits.require_lock(signed_in(request), freeze.environments.all(), freeze.services.all())
+        was = s.FreezeSerializer(freeze).data
+        freeze_edits.delete(freeze)
+        log.info("api: %s removed freeze %s", request.user.get_username(), name)
+        return Response(was)
 
 
 # Costs
