@@ -118,7 +118,8 @@ def _blocker(deployment: Deployment) -> str:
     earlier = Q(queued_at__lt=deployment.queued_at) | Q(queued_at=deployment.queued_at, pk__lt=deployment.pk)
     ahead = (
         Deployment.objects.filter(target_id=deployment.target_id)
-        .filter(Q(state__in=ACTIVE_STATES) | (Q(state=State.QUEUED) & earlier))
+        # An approved gate request is not in the queue: its pipeline starts it by asking again.
+        .filter(Q(state__in=ACTIVE_STATES) | (Q(state=State.QUEUED) & earlier & ~Q(source=Source.API)))
         .order_by("queued_at", "id")
         .values_list("pk", flat=True)
     )
