@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from bots.types import Button, Reply
 from chatops_site.deploys import engine
-from chatops_site.deploys.models import ACTIVE_STATES, Approval, Deployment, DeploymentEvent, State
+from chatops_site.deploys.models import ACTIVE_STATES, Approval, Deployment, DeploymentEvent, Source, State
 from chatops_site.durations import format_duration, format_moment
 
 ICONS = {
@@ -118,7 +118,8 @@ def _blocker(deployment: Deployment) -> str:
     earlier = Q(queued_at__lt=deployment.queued_at) | Q(queued_at=deployment.queued_at, pk__lt=deployment.pk)
     ahead = (
         Deployment.objects.filter(target_id=deployment.target_id)
-        .filter(Q(state__in=ACTIVE_STATES) | (Q(state=State.QUEUED) & earlier))
+        # An approved gate request is not in the queue: its pipeline starts it by asking again.
+        .filter(Q(state__in=ACTIVE_STATES) | (Q(state=State.QUEUED) & earlier & ~Q(source=Source.API)))
         .order_by("queued_at", "id")
         .values_list("pk", flat=True)
     )
@@ -146,10 +147,14 @@ def describe(deployment: Deployment, message: str = "") -> Reply:
     """The state of a deployment, as one message."""
     state = State(deployment.state)
     text = f"{ICONS[state]} {headline(deployment)}"
-    fields = [("Requested by", deployment.requested_by.get_username())]
+    fields = [("Requested by", deployment.requester)]
+    if deployment.source != Source.CHAT:  # we do not run it: the job or pipeline that asked does
+        fields.append(("Started from", deployment.get_source_display()))
     buttons: list[Button] = []
     if deployment.pinning and state in (State.AWAITING_APPROVAL, State.QUEUED):
         text += " is waiting for its commit"
+    elif state == State.QUEUED and deployment.source == Source.API:
+        text += " is approved; it starts when its pipeline asks the gate again"
     elif state == State.AWAITING_APPROVAL:
         names = approvers(deployment)
         text += " is waiting for approval"

@@ -4,7 +4,7 @@ from bots.registry import Context, command
 from bots.types import Reply
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import Action
-from chatops_site.deploys.models import Deployment, State
+from chatops_site.deploys.models import Deployment, Source, State
 from chatops_site.durations import format_duration, format_moment
 
 LIMIT = 10
@@ -27,9 +27,10 @@ def history(ctx: Context) -> Reply:
     lines = []
     for d in deployments.order_by("-requested_at", "-id")[:LIMIT]:
         took = f" in {format_duration(d.duration)}" if d.duration is not None else ""
+        came = " (CI)" if d.source == Source.API else ""
         lines.append(
             f"{ICONS[State(d.state)]} #{d.pk} {d.target.service.name} {d.version} -> {d.target.environment.name}"
-            f"  {d.get_state_display()}{took}, by {d.requested_by.get_username()} {format_moment(d.requested_at)}"
+            f"  {d.get_state_display()}{took}, by {d.requester}{came} {format_moment(d.requested_at)}"
         )
     if not lines:
         return Reply("No deployments yet.")

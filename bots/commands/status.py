@@ -202,7 +202,7 @@ def _describe(target: DeployTarget) -> str:
     if current is None:
         text = "nothing deployed yet"
     else:
-        who, when = current.requested_by.get_username(), format_moment(current.finished_at or current.requested_at)
+        who, when = current.requester, format_moment(current.finished_at or current.requested_at)
         text = f"{current.version}  (#{current.pk} by {who}, {when})"
     in_flight = list(
         target.deployments.filter(state__in=(*ACTIVE_STATES, State.QUEUED, State.AWAITING_APPROVAL)).order_by("id")

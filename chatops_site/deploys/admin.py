@@ -62,9 +62,9 @@ class DeploymentAdmin(AuditAdmin):
         "requested_at",
         "duration",
     ]
-    list_filter = ["state", "kind", "target__environment", "target__service"]
+    list_filter = ["state", "kind", "source", "target__environment", "target__service"]
     list_select_related = ["target__service", "target__environment", "requested_by"]
-    search_fields = ["version", "requested_by__username", "provider_run_id"]
+    search_fields = ["version", "requested_by__username", "started_by", "provider_run_id"]
     date_hierarchy = "requested_at"
     inlines = [ApprovalInline, DeploymentEventInline]
 

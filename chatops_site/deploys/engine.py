@@ -7,6 +7,10 @@ takes a row lock on the target so that concurrent requests queue in order instea
 Every transition is written as a `DeploymentEvent` and announced through the notifier after commit.
 Every write to a deployment happens here, the tasks' claims and leases included; providers get an
 `Order` and return what they saw, so they never read or write a row.
+
+Deploys started elsewhere obey the same rules: a CI job asks the gate (`admit`, then `finish`), and a
+GitHub Actions job whose environment has our protection rule waits for the answer that
+`request_from_github` and `_move` give it. Neither is ever dispatched by us.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from chatops_site.deploys import freezes, pinning, versions
 from chatops_site.deploys.models import (
     ACTIVE_STATES,
     WAITING_STATES,
+    Answer,
     Approval,
     Decision,
     Deployment,
@@ -36,6 +41,7 @@ from chatops_site.deploys.models import (
     Freeze,
     Kind,
     Lock,
+    Source,
     State,
 )
 from chatops_site.durations import format_duration, format_moment
@@ -50,6 +56,8 @@ TRANSITIONS: dict[str, set[State]] = {
     State.DISPATCHING: {State.RUNNING, State.FAILED, State.TIMED_OUT},
     State.RUNNING: {State.SUCCEEDED, State.FAILED, State.TIMED_OUT},
 }
+# A deployment started elsewhere is never dispatched by us: when its turn comes, its caller runs it.
+STARTED_ELSEWHERE: dict[str, set[State]] = {State.QUEUED: {State.RUNNING}}
 
 
 # A running deployment whose check is this late lost its task (a worker died, Redis forgot it); a claimed
@@ -62,6 +70,9 @@ RECHECK_AFTER_ERROR = 30
 DISPATCH_LEASE = 2 * (Conf.TIMEOUT or 60)
 # Longer waits than this go through the scheduler (which looks every 30 s) instead of a sleeping task.
 SHORT_WAIT = 5.0
+# Who asks for the deployments GitHub Actions jobs start; the job's actor is kept by login (`started_by`).
+# The brackets keep the account apart from people: the admin and Django's forms refuse them in a username.
+GITHUB_REQUESTER = "github[bot]"
 
 
 class DeployError(Exception):
@@ -70,6 +81,14 @@ class DeployError(Exception):
 
 class UnknownDeployment(DeployError):
     """No such deployment, or none the person asking may see: both are answered alike."""
+
+
+class AwaitingApproval(DeployError):
+    """The gate asked for approval (or asked before and is still waiting): `deployment` is the request."""
+
+    def __init__(self, message: str, deployment: Deployment):
+        super().__init__(message)
+        self.deployment = deployment
 
 
 # Catalog lookups
@@ -265,14 +284,24 @@ def pin(deployment_id: int) -> Deployment | None:
 
 
 def _own(user: User, deployment: Deployment) -> bool:
-    """Four eyes: nobody decides on a deployment they asked for themselves."""
-    return deployment.requested_by_id == user.pk
+    """Four eyes: nobody decides on a deployment they asked for themselves.
+
+    A job started on GitHub names its actor only by login: a user whose username is that login counts as
+    the one who asked. It can only refuse a decision, never allow one.
+    """
+    if deployment.requested_by_id == user.pk:
+        return True
+    return bool(deployment.started_by) and deployment.started_by.lower() == user.get_username().lower()
 
 
 def why_not_decide(user: User, deployment: Deployment) -> str:
     """Why `user` may not approve or reject `deployment`, or blank when they may."""
-    if _own(user, deployment):
+    if deployment.requested_by_id == user.pk:
         return f"You requested #{deployment.pk} yourself; someone else must approve or reject it."
+    if _own(user, deployment):
+        return (
+            f"You started #{deployment.pk} on GitHub ({deployment.started_by}); someone else must approve or reject it."
+        )
     target = deployment.target
     return rbac.refusal(user, Action.APPROVE, target.service, target.environment)
 
@@ -466,11 +495,271 @@ def wake(target_id: int) -> None:
     _enqueue("start_next", target_id)
 
 
+# Deploys started elsewhere
+
+
+def _busy(target: DeployTarget) -> str:
+    """What a deploy started elsewhere would wait for: one active or queued first; blank when nothing."""
+    ahead = Deployment.objects.filter(target=target).select_related("requested_by").order_by("id")
+    first = (
+        ahead.filter(state__in=ACTIVE_STATES).first()
+        or ahead.filter(state=State.QUEUED).exclude(source=Source.API).first()
+    )
+    if first is None:
+        return ""
+    return (
+        f"{target} is busy: #{first.pk} ({first.version}, by {first.requester}) is {first.get_state_display()}. "
+        "Ask again when it ends."
+    )
+
+
+def _approval_needed(deployment: Deployment, new: bool) -> str:
+    """How a gate request that needs approval gets it: who may give it, and what to do then."""
+    names = ", ".join(user.get_username() for user in deciders(deployment)) or "nobody yet (grant 'approve')"
+    pk = deployment.pk
+    if new:
+        said = f"{deployment.target.environment.name} requires approval: asked for as #{pk}"
+    else:
+        said = f"#{pk} still waits for approval"
+    return (
+        f"{said}; {names} may approve it (/approve {pk} in chat, or on the dashboard). Ask again once it is approved."
+    )
+
+
+def admit(
+    user: User, service: Service, environment: Environment, version: str, commit: str = "", url: str = ""
+) -> Deployment:
+    """The gate: a deploy started elsewhere (Jenkins, GitLab, a script) asks to run now; yes records it running.
+
+    The rules of `/deploy` hold (the `deploy` grant, the version's shape, locks and freezes, approval, one
+    at a time), but a pipeline cannot sit in our queue: what would make a chat request wait refuses this
+    one, saying why. Approval is asked for: the first call records the request, whose card goes to chat
+    like any other, and refuses with `AwaitingApproval`; once someone else approves it, the same user's
+    next call for the same version and commit is let through. Break-glass stays in chat, where it is heard.
+    """
+    rbac.require(user, Action.DEPLOY, service, environment)
+    versions.check(version)
+    commit = versions.check_commit(commit) if commit else ""
+    target = find_target(service, environment)
+    try:
+        with transaction.atomic():
+            DeployTarget.objects.select_for_update().get(pk=target.pk)
+            held = holds(target)
+            if held:
+                raise DeployError(held)
+            mine = Deployment.objects.filter(
+                target=target, source=Source.API, requested_by=user, version=version, commit_sha=commit
+            )
+            request = mine.filter(state__in=WAITING_STATES).select_for_update().order_by("id").first()
+            if request is None and environment.requires_approval:
+                asked = _record_gate_request(user, target, version, commit, url)
+                new = True
+            elif request is not None and request.state == State.AWAITING_APPROVAL:
+                asked, new = request, False
+            else:
+                busy = _busy(target)
+                if busy:
+                    raise DeployError(busy)
+                return _let_through(user, target, request, version, commit, url)
+    except IntegrityError:  # another deployment became active between our look and our write
+        raise DeployError(
+            f"{target} is busy: another deployment started a moment ago. Ask again when it ends."
+        ) from None
+    raise AwaitingApproval(_approval_needed(asked, new), asked)
+
+
+def _record_gate_request(user: User, target: DeployTarget, version: str, commit: str, url: str) -> Deployment:
+    deployment = Deployment.objects.create(
+        target=target,
+        version=version,
+        commit_sha=commit,
+        requested_by=user,
+        source=Source.API,
+        state=State.AWAITING_APPROVAL,
+        provider_run_url=url,
+    )
+    _record(deployment, "", deployment.state, user, f"deploy of {version} asked for through the gate")
+    return deployment
+
+
+def _let_through(
+    user: User, target: DeployTarget, request: Deployment | None, version: str, commit: str, url: str
+) -> Deployment:
+    """Record the deploy its caller is about to run: running from now, never dispatched by us."""
+    message = f"started elsewhere: {url}" if url else "started elsewhere, through the gate"
+    if request is not None:  # approved, and asked for again
+        request.provider_run_url = url or request.provider_run_url
+        _move(request, State.RUNNING, actor=user, message=message)
+        return request
+    now = timezone.now()
+    deployment = Deployment.objects.create(
+        target=target,
+        version=version,
+        commit_sha=commit,
+        requested_by=user,
+        source=Source.API,
+        state=State.RUNNING,
+        requested_at=now,
+        queued_at=now,
+        started_at=now,
+        provider_run_url=url,
+    )
+    deployment.base_sha = pinning.running_sha(deployment)
+    deployment.save(update_fields=["base_sha"])
+    _record(deployment, "", deployment.state, user, message)
+    return deployment
+
+
+def finish(user: User, deployment_id: int, result: str, url: str = "") -> Deployment:
+    """The end of a deployment started elsewhere, as its caller reports it: succeeded or failed.
+
+    Its requester may say so, or anyone holding `deploy` on its target. Deployments we run report their
+    end through their provider, and only a running deployment can end.
+    """
+    if result not in (State.SUCCEEDED, State.FAILED):
+        raise DeployError(f"A deployment ends succeeded or failed, not {result!r}.")
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        target = deployment.target
+        if not _own(user, deployment):
+            _refuse(user, deployment, rbac.refusal(user, Action.DEPLOY, target.service, target.environment))
+        if deployment.source == Source.CHAT:
+            raise DeployError(
+                f"#{deployment.pk} is run by ChatOps through {target.get_provider_display()}, "
+                "which reports its end; only deployments started elsewhere are finished through the API."
+            )
+        if deployment.state != State.RUNNING:
+            raise DeployError(f"#{deployment.pk} is {deployment.get_state_display()}, not running: nothing to finish.")
+        deployment.provider_run_url = url or deployment.provider_run_url
+        _move(deployment, State(result), actor=user, message=f"{result}, says {user.get_username()}")
+    return deployment
+
+
+def _github_requester() -> User:
+    user, created = User.objects.get_or_create(username=GITHUB_REQUESTER, defaults={"is_active": False})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def request_from_github(
+    service: Service, environment: Environment, *, sha: str, ref: str, login: str, run: Run
+) -> Deployment:
+    """A GitHub Actions job asks to deploy to an environment our protection rule guards; GitHub waits for us.
+
+    The deployment is recorded whatever the answer: refused at once while a lock or freeze holds the target;
+    otherwise it waits for approval and for its turn like a chat request, and `_move` answers GitHub when it
+    starts (approved) or ends without starting (rejected). GitHub has decided who may start the job
+    (repository access, the environment's branch rules); its actor is kept by login. `run` is the job's
+    workflow run, whose end finishes the deployment.
+    """
+    target = find_target(service, environment)
+    sha = versions.check_commit(sha)
+    try:
+        version = versions.check(ref)
+    except versions.InvalidVersion:
+        version = sha
+    held = holds(target)
+    now = timezone.now()
+    state = State.REJECTED if held else State.AWAITING_APPROVAL if environment.requires_approval else State.QUEUED
+    with transaction.atomic():
+        deployment = Deployment.objects.create(
+            target=target,
+            version=version,
+            commit_sha=sha,
+            requested_by=_github_requester(),
+            started_by=login[:100],
+            source=Source.GITHUB,
+            state=state,
+            requested_at=now,
+            queued_at=now if state == State.QUEUED else None,
+            finished_at=now if held else None,
+            pinning=not held and pinning.needs_pin(service.repository),
+            provider_run_id=run.run_id,
+            provider_run_url=run.url,
+            provider_data=run.data,
+        )
+        deployment.base_sha = pinning.running_sha(deployment)
+        deployment.save(update_fields=["base_sha"])
+        _record(deployment, "", state, None, held or f"deploy of {version} started on GitHub by {login}")
+        _answer_github(deployment, held)
+        if deployment.pinning:  # the commit is known; the pin fetches what it brings for the card
+            _enqueue("pin", deployment.pk)
+        elif state == State.QUEUED:
+            _enqueue("start_next", target.pk)
+    return deployment
+
+
+def started_on_github(github_deployment_id: int) -> Deployment | None:
+    """Our record of a GitHub deployment (a job's environment), if its protection rule asked us."""
+    found = Deployment.objects.filter(source=Source.GITHUB, provider_data__github_deployment_id=github_deployment_id)
+    return found.order_by("id").first()
+
+
+def _answer_github(deployment: Deployment, message: str) -> None:
+    """GitHub waits on a job it started until we answer, once: approved when its deployment starts running,
+    rejected when it ends without starting (refused, rejected, expired, cancelled), saying why."""
+    if deployment.source != Source.GITHUB or deployment.answer:
+        return
+    if deployment.state == State.RUNNING:
+        approval = Approval.objects.filter(deployment=deployment).select_related("approver").first()
+        why = f"approved by {approval.approver.get_username()}" if approval else f"nothing holds {deployment.target}"
+        deployment.answer = Answer.APPROVED
+    elif deployment.is_final:
+        why = message or deployment.get_state_display()
+        deployment.answer = Answer.REJECTED
+    else:
+        return
+    deployment.answer_comment = f"ChatOps #{deployment.pk}: {why}"[:1000]
+    deployment.save(update_fields=["answer", "answer_comment"])
+    _enqueue("answer", deployment.pk, 1)
+
+
+def claim_answer(deployment_id: int) -> Deployment | None:
+    """Take the answer to GitHub that the engine decided; None when there is none or another task took it.
+
+    Taken at most once, as announcements are: a worker that dies holding it loses it, and GitHub's job
+    then waits until GitHub gives up on it (our record times out first).
+    """
+    claimed = (
+        Deployment.objects.filter(pk=deployment_id, answered_at=None)
+        .exclude(answer="")
+        .update(answered_at=timezone.now())
+    )
+    return Deployment.objects.select_related("target__environment").get(pk=deployment_id) if claimed else None
+
+
+def answer_again(deployment_id: int, attempt: int, delay: float) -> None:
+    """GitHub could not take the answer now: give the claim back and book attempt `attempt`."""
+    with transaction.atomic():
+        Deployment.objects.filter(pk=deployment_id).update(answered_at=None)
+        _later("answer", delay, deployment_id, attempt)
+
+
+def answer_failed(deployment_id: int, error: str) -> Deployment:
+    """GitHub will not take the answer: say so on the deployment; an approved one will never run."""
+    message = f"GitHub did not take the answer: {error}"
+    log.warning("#%s: %s", deployment_id, message)
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        deployment.detail = message
+        if deployment.state == State.RUNNING:
+            _move(deployment, State.FAILED, message=message)
+        else:
+            deployment.save(update_fields=["detail"])
+    return deployment
+
+
 # The queue and the providers' answers (called from tasks)
 
 
 def start_next(target_id: int) -> Deployment | None:
-    """Start the oldest queued deployment of a target if nothing is active there and it is not locked."""
+    """Start the oldest queued deployment of a target if nothing is active there and it is not locked.
+
+    A GitHub job's deployment is not dispatched: it starts running, and `_move` tells GitHub to go ahead.
+    An approved gate request is not in this queue: its pipeline starts it by asking the gate again.
+    """
     try:
         with transaction.atomic():
             target = DeployTarget.objects.select_for_update().get(pk=target_id)
@@ -479,6 +768,7 @@ def start_next(target_id: int) -> Deployment | None:
             deployment = (
                 Deployment.objects.select_for_update()
                 .filter(target=target, state=State.QUEUED)
+                .exclude(source=Source.API)
                 .order_by("queued_at", "id")
                 .first()
             )
@@ -487,6 +777,9 @@ def start_next(target_id: int) -> Deployment | None:
             # A lock or freeze keeps the queue waiting (the sweep looks again each minute); break-glass passes.
             if not deployment.override_reason and holds(target, deployment.kind):
                 return None
+            if deployment.source == Source.GITHUB:
+                _move(deployment, State.RUNNING, message="its turn came: GitHub runs the job")
+                return deployment
             _move(deployment, State.DISPATCHING)
             _enqueue("dispatch", deployment.pk, 1)
             return deployment
@@ -528,6 +821,10 @@ def record_status(deployment_id: int, status: RunStatus) -> Deployment | None:
         deployment.provider_data = {**deployment.provider_data, **status.data}
         if status.done:
             _move(deployment, State(status.state), message=status.detail)
+        elif deployment.source != Source.CHAT:  # a run started elsewhere is followed by its webhooks alone
+            deployment.save(
+                update_fields=["provider_run_id", "provider_run_url", "artifact", "detail", "provider_data"]
+            )
         else:
             due = _due(deployment, status.check_in)
             fields = ["provider_run_id", "provider_run_url", "artifact", "detail", "provider_data", "next_check_at"]
@@ -600,7 +897,13 @@ def order_of(deployment_id: int) -> Order:
 
 def running_orders(provider: str) -> list[Order]:
     """The running deployments of one provider, for news that arrives by webhook and names only its run."""
-    running = Deployment.objects.filter(state=State.RUNNING, target__provider=provider)
+    running = Deployment.objects.filter(state=State.RUNNING, target__provider=provider, source=Source.CHAT)
+    return [order(d) for d in running.select_related("target__service", "target__environment").order_by("id")]
+
+
+def outside_orders(source: str) -> list[Order]:
+    """The running deployments started elsewhere (GitHub jobs), for the webhooks that tell their end."""
+    running = Deployment.objects.filter(state=State.RUNNING, source=source)
     return [order(d) for d in running.select_related("target__service", "target__environment").order_by("id")]
 
 
@@ -673,7 +976,7 @@ def recover_lost_work(now: datetime) -> None:
         log.warning("#%s: dispatch attempt %s was lost with its worker; trying again", deployment_id, attempts)
         _enqueue("dispatch", deployment_id, attempts + 1)
     idle = DeployTarget.objects.filter(
-        Exists(Deployment.objects.filter(target=OuterRef("pk"), state=State.QUEUED)),
+        Exists(Deployment.objects.filter(target=OuterRef("pk"), state=State.QUEUED).exclude(source=Source.API)),
         ~Exists(Deployment.objects.filter(target=OuterRef("pk"), state__in=ACTIVE_STATES)),
     )
     for target_id in idle.values_list("pk", flat=True):
@@ -777,14 +1080,17 @@ def _due(deployment: Deployment, seconds: float) -> datetime:
 
 def _move(deployment: Deployment, to: State, actor: User | None = None, message: str = "") -> None:
     """The only place a deployment changes state."""
-    if to not in TRANSITIONS.get(deployment.state, set()):
+    allowed = TRANSITIONS.get(deployment.state, set())
+    if deployment.source != Source.CHAT:
+        allowed = allowed | STARTED_ELSEWHERE.get(deployment.state, set())
+    if to not in allowed:
         raise DeployError(f"#{deployment.pk} cannot go from {deployment.state} to {to}.")
     before = deployment.state
     now = timezone.now()
     deployment.state = to
     if to == State.QUEUED:
         deployment.queued_at = now
-    elif to == State.DISPATCHING:
+    elif to == State.DISPATCHING or (to == State.RUNNING and deployment.started_at is None):
         deployment.started_at = now
     elif deployment.is_final:
         deployment.finished_at = now
@@ -792,6 +1098,7 @@ def _move(deployment: Deployment, to: State, actor: User | None = None, message:
     deployment.save()
     _record(deployment, before, to, actor, message)
     metrics.deployment_moved(deployment)
+    _answer_github(deployment, message)
     if before in ACTIVE_STATES:
         _enqueue("start_next", deployment.target_id)
 

@@ -36,6 +36,21 @@ class Kind(models.TextChoices):
     ROLLBACK = "rollback", "rollback"
 
 
+class Source(models.TextChoices):
+    """Where a deployment was started: here (chat, the dashboard, the REST API), or elsewhere under our rules."""
+
+    CHAT = "chat", "ChatOps"
+    API = "api", "CI, through the gate API"
+    GITHUB = "github", "GitHub Actions"
+
+
+class Answer(models.TextChoices):
+    """What a system that started a deployment elsewhere was told (GitHub's deployment protection rule)."""
+
+    APPROVED = "approved", "approved"
+    REJECTED = "rejected", "rejected"
+
+
 class Deployment(models.Model):
     """One request to put a version of a service into an environment, and what became of it."""
 
@@ -56,6 +71,15 @@ class Deployment(models.Model):
     override_reason = models.CharField(max_length=500, blank=True)
     overridden = models.CharField(max_length=300, blank=True, help_text="What the override passed.")
     state = models.CharField(max_length=20, choices=State.choices)
+    # Deployments started elsewhere (a CI job through the gate API, a GitHub Actions job whose environment has
+    # our protection rule) are never dispatched by us: their caller runs them and reports or shows their end.
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.CHAT)
+    # Who started it where it started, as that system names them (a GitHub login); blank: `requested_by`.
+    started_by = models.CharField(max_length=100, blank=True)
+    # GitHub waits for our answer: given once (`answer`, `answer_comment`), and when GitHub took it.
+    answer = models.CharField(max_length=10, choices=Answer.choices, blank=True)
+    answer_comment = models.CharField(max_length=1000, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     rollback_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     provider_run_id = models.CharField(max_length=200, blank=True)
@@ -88,6 +112,13 @@ class Deployment(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.target} {self.version}"
+
+    @property
+    def requester(self) -> str:
+        """Who asked, as people know them: "octocat on GitHub" for a job started there."""
+        if self.started_by:
+            return f"{self.started_by} on GitHub" if self.source == Source.GITHUB else self.started_by
+        return self.requested_by.get_username()
 
     @property
     def short_sha(self) -> str:

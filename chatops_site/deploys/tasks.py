@@ -15,12 +15,15 @@ from django.utils.module_loading import import_string
 
 from chatops_site import tracing
 from chatops_site.deploys import engine, pinning
+from integrations.github import protection
 from integrations.providers import Order, ProviderError, get_provider
 
 log = logging.getLogger("chatops.deploys")
 
 # Dispatch retries for a provider that is down: 3 tries, 2 s then 4 s apart.
 DISPATCH_ATTEMPTS = 3
+# Answers GitHub could not take: 6 tries, 5 s, 10 s, 20 s... apart (GitHub's job waits meanwhile).
+ANSWER_ATTEMPTS = 6
 
 
 def start_next(target_id: int) -> None:
@@ -81,6 +84,26 @@ def check(deployment_id: int, due: str, wait: float = 0) -> None:
 def _label(order: Order) -> None:
     """The task's span names the deployment, also when no command set it off (the sweep restarted it)."""
     tracing.label(deployment_id=order.deployment_id, service=order.service, environment=order.environment)
+
+
+def answer(deployment_id: int, attempt: int, wait: float = 0) -> None:
+    """Give GitHub the engine's answer on a job it started (its deployment protection rule waits for it)."""
+    time.sleep(wait)
+    deployment = engine.claim_answer(deployment_id)
+    if deployment is None:
+        return  # nothing to say, or another copy of this task said it
+    tracing.label(deployment_id=deployment_id)
+    try:
+        protection.review(deployment.provider_data, deployment.answer, deployment.answer_comment)
+    except ProviderError as exc:
+        if exc.permanent or attempt >= ANSWER_ATTEMPTS:
+            engine.answer_failed(deployment_id, str(exc))
+        else:
+            log.warning("#%s: answer attempt %s failed: %s", deployment_id, attempt, exc)
+            engine.answer_again(deployment_id, attempt + 1, 5.0 * 2 ** (attempt - 1))
+    except Exception as exc:
+        log.exception("#%s: answering GitHub crashed", deployment_id)
+        engine.answer_failed(deployment_id, f"internal error ({exc.__class__.__name__})")
 
 
 def announce(deployment_id: int) -> None:

@@ -10,6 +10,8 @@ import re
 
 SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]{0,199}")
 FORBIDDEN = ("..", "//", "@{")
+# A commit named by its SHA: git abbreviates to 7 digits at least; SHA-256 repositories have 64.
+COMMIT = re.compile(r"[0-9a-f]{7,64}")
 FORBIDDEN_ENDINGS = ("/", ".", ".lock")
 RULE = (
     "a version is a branch, tag or commit: up to 200 letters, digits and . _ / + -, starting with a letter or "
@@ -31,3 +33,11 @@ def check(version: str) -> str:
         shown = version if len(version) <= 60 else version[:59] + "…"
         raise InvalidVersion(f"{shown!r} is not a valid version: {RULE}.")
     return version
+
+
+def check_commit(commit: str) -> str:
+    """The commit SHA, lower-cased, if it is one; `InvalidVersion` otherwise."""
+    if not COMMIT.fullmatch(commit.lower()):
+        shown = commit if len(commit) <= 60 else commit[:59] + "…"
+        raise InvalidVersion(f"{shown!r} is not a commit: a commit is its SHA, 7 to 64 hexadecimal digits.")
+    return commit.lower()

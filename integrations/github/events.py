@@ -3,7 +3,8 @@
 Each handler answers with what it did (or why it did nothing), which is kept on the delivery row.
 Pull requests and reviews go to the channels routed for their repository; `workflow_run` finishes
 the deployment its run belongs to, through the deploy engine; `deployment_status` reports deploys
-made through GitHub Deployments by something other than ChatOps.
+made through GitHub Deployments by something other than ChatOps. `deployment_protection_rule` asks us
+whether a job may deploy (see `protection`); the run's end finishes what it recorded.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from bots.types import Reply
 from chatops_site import queue
 from chatops_site.catalog.models import RouteEvent
 from chatops_site.deploys import engine
-from integrations.github import news, runs
+from integrations.github import news, protection, runs
 from integrations.github.models import LEASE, DeliveryOutcome, WebhookDelivery, lost
 
 log = logging.getLogger("chatops.github")
@@ -64,6 +65,10 @@ def pull_request_review(payload: dict) -> Result:
 
 def workflow_run(payload: dict) -> Result:
     run = payload["workflow_run"]
+    if payload.get("action") == "completed":
+        finished = protection.run_completed(payload["repository"]["full_name"], run)
+        if finished:
+            return handled(", ".join(finished))
     order = runs.order_for(payload["repository"]["full_name"], run, engine.running_orders("github_actions"))
     if order is None:
         return ignored(f"run {run['id']} is not a running ChatOps deployment")
@@ -76,6 +81,9 @@ def workflow_run(payload: dict) -> Result:
 
 
 def deployment_status(payload: dict) -> Result:
+    ours = protection.deployment_status(payload)
+    if ours is not None:
+        return ours
     state = payload["deployment_status"].get("state")
     if state not in DEPLOYMENT_STATUS_FINAL:
         return ignored(f"deployment status {state} is not final")
@@ -90,6 +98,7 @@ HANDLERS = {
     "pull_request_review": pull_request_review,
     "workflow_run": workflow_run,
     "deployment_status": deployment_status,
+    "deployment_protection_rule": protection.requested,
 }
 
 

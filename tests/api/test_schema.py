@@ -31,6 +31,8 @@ def test_the_schema_names_every_endpoint(client):
         "/api/v1/deployments/{id}/approve/",
         "/api/v1/deployments/{id}/reject/",
         "/api/v1/deployments/{id}/cancel/",
+        "/api/v1/deployments/{id}/finish/",
+        "/api/v1/gates/",
         "/api/v1/commands/",
         "/api/v1/locks/",
         "/api/v1/locks/{id}/",

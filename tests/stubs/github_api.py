@@ -6,6 +6,7 @@ minted for that repository. Workflow dispatches create runs that tests then move
 
 Each installed repository has a small git history (three commits on `main`, `v1.0` tagging the
 second) that tests push to and tag; the commits, compare, check-run and status endpoints read it.
+Answers to deployment protection rules are kept in `reviews`, in the order they came.
 """
 
 from __future__ import annotations
@@ -147,6 +148,7 @@ class GitHubStub(StubServer):
         self.run_details = True  # answer dispatches with the run (github.com); False: 204 as older servers
         self.hidden_lists = 0  # the next N run listings show nothing, as just after a dispatch
         self.runs: dict[int, dict] = {}
+        self.reviews: list[dict] = []  # {"repository", "run_id", "environment_name", "state", "comment"}
         self._ids = itertools.count(30433642)
         self._run_lock = threading.Lock()
         self._histories: dict[str, History] = {}
@@ -165,6 +167,7 @@ class GitHubStub(StubServer):
         self.route("GET", COMPARE, self._compare)
         self.route("GET", REPO + r"/branches", self._branches)
         self.route("GET", REPO + r"/tags", self._tags)
+        self.route("POST", REPO + r"/actions/runs/(?P<id>\d+)/deployment_protection_rule", self._review)
 
     # What tests do to the world
 
@@ -350,6 +353,22 @@ class GitHubStub(StubServer):
         if body.get("return_run_details") and self.run_details:
             api = f"{self.url}/repos/{repository}/actions/runs/{run['id']}"
             return {"workflow_run_id": run["id"], "run_url": api, "html_url": run["html_url"]}
+        return Answer(204)
+
+    def _review(self, call: Call):
+        """Review custom deployment protection rules for a workflow run: GitHub answers 204 with no body."""
+        repository = part(call, "repo")
+        refused = self._check_token(call, repository)
+        if refused:
+            return refused
+        body = call.json() or {}
+        if not body.get("environment_name"):
+            return denied('Invalid request.\n\n"environment_name" wasn\'t supplied.', 422)
+        if body.get("state") not in ("approved", "rejected") and not (
+            body.get("state") is None and body.get("comment")
+        ):
+            return denied(f"Invalid request.\n\n{body.get('state')!r} is not a valid state.", 422)
+        self.reviews.append({"repository": repository, "run_id": int(part(call, "id")), **body})
         return Answer(204)
 
     def _list_runs(self, call: Call):

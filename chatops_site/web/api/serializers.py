@@ -14,7 +14,7 @@ from rest_framework import serializers
 from bots.models import CommandRun
 from chatops_site.catalog.models import DeployTarget, Environment, Service
 from chatops_site.deploys import freeze_text, freezes
-from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Freeze, Kind, Lock
+from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Freeze, Kind, Lock, State
 from chatops_site.web.api.pagination import parse_day_group_cursor
 from costs import reports
 from costs.periods import PeriodError, parse_period, utc_today
@@ -110,7 +110,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
         fields = [
             "id", "service", "environment", "kind", "version", "commit_sha", "base_sha", "pinning", "changes",
             "override_reason", "overridden",
-            "state", "requested_by", "rollback_of",
+            "state", "requested_by", "source", "started_by", "rollback_of",
             "provider_run_id", "provider_run_url", "artifact", "detail",
             "requested_at", "queued_at", "started_at", "finished_at", "duration_seconds",
         ]  # fmt: skip
@@ -170,6 +170,45 @@ class DeployRequestSerializer(serializers.Serializer):
         allow_blank=True,
         max_length=500,
         help_text="Break-glass: why this may pass a lock or a freeze (needs the override grant; announced).",
+    )
+
+
+class GateRequestSerializer(serializers.Serializer):
+    """`{"service": "web-app", "environment": "prod", "version": "v1.2", "commit": "3f2a9c1", "url": "https://..."}`."""
+
+    service = _named(Service, "service")
+    environment = _named(Environment, "environment")
+    version = serializers.CharField(max_length=200, help_text="Branch, tag or SHA being deployed (shape checked).")
+    commit = serializers.RegexField(
+        r"^[0-9A-Fa-f]{7,64}$",
+        required=False,
+        allow_blank=True,
+        help_text="The commit SHA being deployed, shown in the history.",
+        error_messages={"invalid": "A commit is its SHA: 7 to 64 hexadecimal digits."},
+    )
+    url = serializers.URLField(
+        required=False, allow_blank=True, max_length=500, help_text="The pipeline's run (Jenkins build, CI job)."
+    )
+
+
+class GateAllowedSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField(help_text="Always true: deploy now, then report the end through `finish`.")
+    deployment = serializers.IntegerField(help_text="The running deployment recorded for this deploy.")
+
+
+class GateRefusedSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField(help_text="Always false: do not deploy.")
+    reason = serializers.CharField(help_text="Why, and how to get through (when approval is needed: who may give it).")
+    detail = serializers.CharField(help_text="The same words, as every error says them.")
+    deployment = serializers.IntegerField(
+        required=False, help_text="The request waiting for approval; ask again with the same version once approved."
+    )
+
+
+class FinishSerializer(serializers.Serializer):
+    result = serializers.ChoiceField(choices=[State.SUCCEEDED, State.FAILED])
+    url = serializers.URLField(
+        required=False, allow_blank=True, max_length=500, help_text="Where the run is (replaces the gate's `url`)."
     )
 
 

@@ -14,6 +14,7 @@ router.register("freezes", views.FreezeViewSet, basename="freeze")
 urlpatterns = [
     path("environments/", views.EnvironmentList.as_view(), name="environments"),
     path("commands/", views.CommandRunList.as_view(), name="commands"),
+    path("gates/", views.Gate.as_view(), name="gates"),
     path("costs/daily/", views.DailyCosts.as_view(), name="costs-daily"),
     path("costs/summary/", views.CostSummary.as_view(), name="costs-summary"),
     *router.urls,

@@ -206,6 +206,17 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def cancel(self, request: Request, pk: str) -> Response:
         return self._decide(engine.cancel, pk)
 
+    @extend_schema(
+        summary="Report the end of a deployment started elsewhere (through the gate, or a GitHub job)",
+        request=s.FinishSerializer,
+        responses={200: s.DeploymentDetailSerializer, **errors(400, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def finish(self, request: Request, pk: str) -> Response:
+        asked = s.FinishSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        return self._decide(engine.finish, pk, asked.validated_data["result"], asked.validated_data.get("url", ""))
+
     def _decide(self, decision, pk: str, *args) -> Response:
         """The buttons' rules: the engine checks the grant, then the state; what one may not see is a 404."""
         deployment = decision(signed_in(self.request), int(pk), *args)
@@ -220,6 +231,52 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             .get(pk=pk)
         )
         return Response(s.DeploymentDetailSerializer(deployment).data, status=code)
+
+
+# The gate, for deploys started elsewhere
+
+
+class Gate(APIView):
+    @extend_schema(
+        summary="May a deploy started elsewhere (Jenkins, GitLab, a script) run now? Yes records it running",
+        request=s.GateRequestSerializer,
+        responses={
+            200: s.GateAllowedSerializer,
+            409: OpenApiResponse(
+                s.GateRefusedSerializer,
+                description="Not now: locked, frozen, no grant, another deployment first, or approval needed.",
+            ),
+            **errors(400),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """The same rules as `/deploy`, answered at once: the engine's refusals are 409s a pipeline can read."""
+        asked = s.GateRequestSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        data = asked.validated_data
+        try:
+            deployment = engine.admit(
+                signed_in(request),
+                data["service"],
+                data["environment"],
+                data["version"],
+                data.get("commit", ""),
+                data.get("url", ""),
+            )
+        except engine.AwaitingApproval as exc:
+            return self._refused(request, str(exc), exc.deployment.pk)
+        except (rbac.Denied, engine.DeployError) as exc:
+            return self._refused(request, str(exc))
+        log.info("api: %s passed the gate as %s", request.user.get_username(), deployment)
+        return Response({"allowed": True, "deployment": deployment.pk})
+
+    @staticmethod
+    def _refused(request: Request, reason: str, waiting: int | None = None) -> Response:
+        log.info("api: %s was refused at the gate: %s", request.user.get_username(), reason)
+        answer: dict[str, object] = {"allowed": False, "reason": reason, "detail": reason}
+        if waiting is not None:
+            answer["deployment"] = waiting
+        return Response(answer, status=status.HTTP_409_CONFLICT)
 
 
 # Command history
