@@ -65,13 +65,16 @@ browser:
 		fi; \
 	fi
 
+# The suite runs in two processes (pytest-xdist), one per core of a CI machine.
+PYTEST := $(BIN)/pytest -n 2
+
 test: lint browser
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
-	$(BIN)/pytest
+	$(PYTEST)
 	@if $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), timeout=1).close()" 2>/dev/null; then \
 		echo "== PostgreSQL is reachable: the suite again on PostgreSQL =="; \
-		DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest; \
+		DATABASE_URL=$(TEST_POSTGRES_URL) $(PYTEST); \
 	else \
 		echo "== PostgreSQL is not reachable on 127.0.0.1:5432: skipped the PostgreSQL run =="; \
 	fi
