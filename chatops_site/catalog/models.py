@@ -124,6 +124,10 @@ class Environment(models.Model):
         return self.name
 
 
+# Percent levels of CPU and memory: /status colours by them, and the watch after a deploy counts the critical ones.
+DEFAULT_THRESHOLDS = {"cpu_warn": 70, "cpu_critical": 90, "memory_warn": 75, "memory_critical": 90}
+
+
 class Service(models.Model):
     """A piece of software the team deploys, named as people type it in chat."""
 
@@ -154,6 +158,11 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def levels(self) -> dict[str, int]:
+        """The service's thresholds, the defaults where it names none."""
+        return {**DEFAULT_THRESHOLDS, **(self.thresholds or {})}
 
 
 class DeployTarget(models.Model):
