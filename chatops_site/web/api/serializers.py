@@ -78,7 +78,7 @@ class TargetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DeployTarget
-        fields = ["environment", "provider", "default_version", "current", "lock"]
+        fields = ["environment", "provider", "default_version", "watch", "current", "lock"]
 
 
 class ServiceSerializer(serializers.ModelSerializer):
