@@ -36,6 +36,18 @@ class Kind(models.TextChoices):
     ROLLBACK = "rollback", "rollback"
 
 
+class Watch(models.TextChoices):
+    """Where the watch after a deploy stands (`watch` has the rules); blank: not watched."""
+
+    NONE = "", "not watched"
+    WATCHING = "watching", "watching"
+    HEALTHY = "healthy", "healthy"
+    UNHEALTHY = "unhealthy", "unhealthy"
+    # The window ended but not every minute of it could be read (AWS refused, an alarm is missing): never healthy.
+    UNVERIFIED = "unverified", "not verified"
+    ENDED = "ended", "ended"  # a newer deployment of the target took over before the window ended
+
+
 class Deployment(models.Model):
     """One request to put a version of a service into an environment, and what became of it."""
 
@@ -67,6 +79,13 @@ class Deployment(models.Model):
     dispatch_attempts = models.PositiveSmallIntegerField(default=0)
     # When the next status check is due; a check task claims it by clearing it (see tasks.check).
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # Asked for by the watch after a deploy that turned out unhealthy (an automatic rollback): no grant applies,
+    # and it passes freezes but never locks.
+    by_watch = models.BooleanField(default=False)
+    # The watch after `succeeded` (see `watch`): where it stands, until when, and what it found, with its timeline.
+    watch = models.CharField(max_length=12, choices=Watch.choices, blank=True, default=Watch.NONE)
+    watch_until = models.DateTimeField(null=True, blank=True)
+    watch_findings = models.JSONField(default=dict, blank=True)
     requested_at = models.DateTimeField(default=timezone.now)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -84,6 +103,7 @@ class Deployment(models.Model):
             models.Index(fields=["-requested_at"]),
             models.Index(fields=["requested_by", "-requested_at"]),
             models.Index(fields=["state", "queued_at"]),
+            models.Index(fields=["watch"], condition=Q(watch="watching"), name="deployment_watching"),
         ]
 
     def __str__(self) -> str:
