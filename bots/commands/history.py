@@ -1,4 +1,4 @@
-from bots.deployment_messages import ICONS
+from bots.deployment_messages import ICONS, watch_summary
 from bots.grammar import ENVIRONMENT, SERVICE, optional
 from bots.registry import Context, command
 from bots.types import Reply
@@ -27,9 +27,11 @@ def history(ctx: Context) -> Reply:
     lines = []
     for d in deployments.order_by("-requested_at", "-id")[:LIMIT]:
         took = f" in {format_duration(d.duration)}" if d.duration is not None else ""
+        watched = f" · {watch_summary(d)}" if d.watch else ""
         lines.append(
             f"{ICONS[State(d.state)]} #{d.pk} {d.target.service.name} {d.version} -> {d.target.environment.name}"
             f"  {d.get_state_display()}{took}, by {d.requested_by.get_username()} {format_moment(d.requested_at)}"
+            f"{watched}"
         )
     if not lines:
         return Reply("No deployments yet.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from bots.deployment_messages import watch_summary
 from bots.grammar import ENVIRONMENT, SERVICE, optional
 from bots.models import CommandRun
 from bots.platforms import get_platform
@@ -16,7 +17,7 @@ from bots.types import Reply
 from chatops_site import queue
 from chatops_site.catalog.models import DeployTarget, Environment, Service
 from chatops_site.deploys import engine, freezes
-from chatops_site.deploys.models import ACTIVE_STATES, State
+from chatops_site.deploys.models import ACTIVE_STATES, State, Watch
 from chatops_site.durations import format_moment
 from integrations.aws.cloudwatch import Reading, Series
 from integrations.aws.figures import figures_of, resources_of
@@ -149,6 +150,8 @@ def _describe(target: DeployTarget) -> str:
     else:
         who, when = current.requested_by.get_username(), format_moment(current.finished_at or current.requested_at)
         text = f"{current.version}  (#{current.pk} by {who}, {when})"
+        if current.watch in (Watch.WATCHING, Watch.UNHEALTHY, Watch.UNVERIFIED):
+            text += " " + watch_summary(current)
     in_flight = list(
         target.deployments.filter(state__in=(*ACTIVE_STATES, State.QUEUED, State.AWAITING_APPROVAL)).order_by("id")
     )
