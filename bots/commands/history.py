@@ -6,6 +6,7 @@ from chatops_site.catalog import rbac
 from chatops_site.catalog.models import Action
 from chatops_site.deploys.models import Deployment, State
 from chatops_site.durations import format_duration, format_moment
+from costs.around import around
 
 LIMIT = 10
 
@@ -33,6 +34,9 @@ def history(ctx: Context) -> Reply:
             f"  {d.get_state_display()}{took}, by {d.requested_by.get_username()} {format_moment(d.requested_at)}"
             f"{watched}"
         )
+        cost = around(d)
+        if cost is not None:  # once the days after it are ingested
+            lines.append(f"    💵 {d.target.service.name} cost {cost.text()}")
     if not lines:
         return Reply("No deployments yet.")
     return Reply("\n".join(lines))
