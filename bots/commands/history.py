@@ -29,9 +29,10 @@ def history(ctx: Context) -> Reply:
     for d in deployments.order_by("-requested_at", "-id")[:LIMIT]:
         took = f" in {format_duration(d.duration)}" if d.duration is not None else ""
         watched = f" · {watch_summary(d)}" if d.watch else ""
+        who = "the watch" if d.by_watch else d.requested_by.get_username()
         lines.append(
             f"{ICONS[State(d.state)]} #{d.pk} {d.target.service.name} {d.version} -> {d.target.environment.name}"
-            f"  {d.get_state_display()}{took}, by {d.requested_by.get_username()} {format_moment(d.requested_at)}"
+            f"  {d.get_state_display()}{took}, by {who} {format_moment(d.requested_at)}"
             f"{watched}"
         )
         cost = around(d)
