@@ -28,7 +28,7 @@ run: $(VENV)/.installed
 	@echo "ChatOps control room: http://127.0.0.1:$(PORT)/  (admin at /admin/, health at /healthz)"
 	@echo "Try it:  $(PY) manage.py chatops --as alice \"/deploy web-app staging\""
 	@echo
-	export DJANGO_DEBUG=$${DJANGO_DEBUG:-true}; \
+	export DJANGO_DEBUG=$${DJANGO_DEBUG:-true} CHATOPS_DEMO_ALARMS=$${CHATOPS_DEMO_ALARMS:-true}; \
 		$(PY) manage.py qcluster & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 		$(PY) manage.py runserver 127.0.0.1:$(PORT)
 

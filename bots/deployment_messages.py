@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from django.db.models import Q
+from django.utils import timezone
 
 from bots.types import Button, Reply
-from chatops_site.deploys import engine
-from chatops_site.deploys.models import ACTIVE_STATES, Approval, Deployment, DeploymentEvent, Source, State
+from chatops_site.deploys import engine, watch
+from chatops_site.deploys.models import ACTIVE_STATES, Approval, Deployment, DeploymentEvent, Source, State, Watch
 from chatops_site.durations import format_duration, format_moment
 
 ICONS = {
@@ -143,6 +146,73 @@ def _decision(deployment: Deployment) -> list[tuple[str, str]]:
     return [(label, f"{approval.approver.get_username()} at {format_moment(approval.decided_at)}")]
 
 
+WATCH_MARKS = {
+    Watch.WATCHING: "👀",
+    Watch.HEALTHY: "💚",
+    Watch.UNHEALTHY: "⚠️",
+    Watch.UNVERIFIED: "❔",
+    Watch.ENDED: "⏹",
+}
+
+
+def watch_summary(deployment: Deployment) -> str:
+    """Where the watch after the deploy stands, in a few words: "watching, 12 min left", "healthy after 15 min",
+    "unhealthy: web-5xx in ALARM since 14:02 (4 min after the deploy)"; blank when it is not watched."""
+    state = Watch(deployment.watch)
+    findings = deployment.watch_findings
+    minutes = findings.get("minutes", 0)
+    if state == Watch.WATCHING and deployment.watch_until is not None:
+        left = max(1, math.ceil((deployment.watch_until - timezone.now()).total_seconds() / 60))
+        return f"{WATCH_MARKS[state]} watching, {left} min left"
+    if state == Watch.HEALTHY:
+        return f"{WATCH_MARKS[state]} healthy after {minutes} min"
+    if state == Watch.UNHEALTHY and findings.get("breaches") and deployment.finished_at is not None:
+        first = watch.finding(findings["breaches"][0])
+        return f"{WATCH_MARKS[state]} unhealthy: {watch.describe(first, deployment.finished_at)}"
+    if state == Watch.UNVERIFIED:
+        return f"{WATCH_MARKS[state]} not verified after {minutes} min"
+    if state == Watch.ENDED:
+        return f"{WATCH_MARKS[state]} watch ended"
+    return ""
+
+
+def _watch_fields(deployment: Deployment) -> list[tuple[str, str]]:
+    findings = deployment.watch_findings
+    fields = []
+    if deployment.watch == Watch.WATCHING and deployment.watch_until is not None:
+        watched = ", ".join([*findings.get("alarms", []), "CPU/memory critical"])
+        fields.append(("Watching", f"{watched} until {format_moment(deployment.watch_until)}"))
+    before = [watch.finding(f) for f in findings.get("before", [])]
+    if before:
+        value = "; ".join(f"{f.what} {f.detail} since {format_moment(f.since)}" for f in before)
+        fields.append(("Already firing before the deploy (not counted)", value))
+    if findings.get("problems") and deployment.watch in (Watch.WATCHING, Watch.UNVERIFIED):
+        fields.append(("Watch could not read", "; ".join(findings["problems"])))
+    if findings.get("rollback"):
+        fields.append(("Rolled back by the watch", f"#{findings['rollback']}"))
+    elif findings.get("rollback_refused"):
+        fields.append(("Not rolled back", findings["rollback_refused"]))
+    if deployment.watch == Watch.ENDED and findings.get("timeline"):
+        fields.append(("Watch", findings["timeline"][-1]["text"]))
+    return fields
+
+
+def _rollback_button(deployment: Deployment) -> list[Button]:
+    """Roll back an unhealthy deployment to the version that ran before it, as whoever clicks (rollback grant)."""
+    if deployment.watch != Watch.UNHEALTHY or deployment.watch_findings.get("rollback"):
+        return []
+    target = deployment.target
+    current = engine.current_deployment(target)
+    if current is None or current.pk != deployment.pk:
+        return []  # something newer runs there now
+    try:
+        version, _ = engine.rollback_choice(target)
+    except engine.DeployError:
+        return []
+    where = f"{target.service.name} {target.environment.name} {version}"
+    return [Button("Roll back", "rollback", where, style="danger")]
+
+
 def describe(deployment: Deployment, message: str = "") -> Reply:
     """The state of a deployment, as one message."""
     state = State(deployment.state)
@@ -166,6 +236,10 @@ def describe(deployment: Deployment, message: str = "") -> Reply:
         text += f" is {state.label}"
     elif state == State.SUCCEEDED:
         text += " succeeded"
+        if deployment.watch:
+            text += " · " + watch_summary(deployment)
+            fields += _watch_fields(deployment)
+            buttons = _rollback_button(deployment)
     else:
         text += f" {state.label}"
     if message:

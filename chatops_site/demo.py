@@ -67,6 +67,23 @@ def seed_catalog(delay: str | None = None) -> None:
         )
 
 
+# The watch after a deploy, on two staging targets (the offline demo's alarms: `manage.py demo_alarm`).
+WATCHES = {
+    ("web-app", "staging"): {"minutes": 2, "alarms": ["web-5xx"], "auto_rollback": False},
+    ("api", "staging"): {"minutes": 2, "alarms": ["api-5xx"], "auto_rollback": True},
+}
+
+
+def seed_watches() -> int:
+    """Give the demo's watched targets their watch, unless someone gave them one already; how many were given."""
+    given = 0
+    for (service, environment), watch in WATCHES.items():
+        given += DeployTarget.objects.filter(service__name=service, environment__name=environment, watch={}).update(
+            watch=watch
+        )
+    return given
+
+
 @transaction.atomic
 def seed_history(days: int = 5, seed: int = 7) -> int:
     """A few days of finished deployments, written directly (no tasks): only when there is no history yet."""

@@ -292,6 +292,8 @@ else:
 # Deploy policy.
 CHATOPS_APPROVAL_TTL = envseconds("CHATOPS_APPROVAL_TTL", "30m")
 CHATOPS_SIMULATED_DELAY = envseconds("CHATOPS_SIMULATED_DELAY", "5s")
+# The watch after a deploy reads the offline demo's alarms (`manage.py demo_alarm`) instead of CloudWatch.
+CHATOPS_DEMO_ALARMS = envbool("CHATOPS_DEMO_ALARMS", default=False)
 # Commands a chat user may run before their account is linked to a ChatOps user.
 CHATOPS_OPEN_COMMANDS = [c for c in env("CHATOPS_OPEN_COMMANDS", "help,whoami,status").split(",") if c]
 # Where deployment announcements go; chat platforms plug in behind this one interface.

@@ -6,12 +6,9 @@ sends the answer through the run's platform, so no chat answer ever waits on AWS
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from dataclasses import dataclass, field
 
-from django.core.cache import cache
-
+from bots.deployment_messages import watch_summary
 from bots.grammar import ENVIRONMENT, SERVICE, optional
 from bots.models import CommandRun
 from bots.platforms import get_platform
@@ -20,23 +17,16 @@ from bots.types import Reply
 from chatops_site import queue
 from chatops_site.catalog.models import DeployTarget, Environment, Service
 from chatops_site.deploys import engine, freezes
-from chatops_site.deploys.models import ACTIVE_STATES, State
+from chatops_site.deploys.models import ACTIVE_STATES, State, Watch
 from chatops_site.durations import format_moment
-from integrations.aws import cloudwatch, inventory
-from integrations.aws.cloudwatch import AWSNotConnected, Reading, Resource, Series
+from integrations.aws.cloudwatch import Reading, Series
+from integrations.aws.figures import figures_of, resources_of
 
 log = logging.getLogger("chatops.commands")
 
-CACHE_SECONDS = 30
-DEFAULT_THRESHOLDS = {"cpu_warn": 70, "cpu_critical": 90, "memory_warn": 75, "memory_critical": 90}
 # Worst first; what a service shows is its worst resource.
 LEVELS = ["critical", "error", "warn", "ok", "no data", "none"]
 MARKS = {"critical": "🔴", "error": "⚠️", "warn": "🟡", "ok": "🟢", "no data": "⚪", "none": ""}
-CONNECT_AWS = (
-    "AWS is not connected ({reason}), so there are no CPU or memory figures. Give ChatOps AWS "
-    "credentials (an IAM role, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) with "
-    "cloudwatch:GetMetricData, and AWS_DEFAULT_REGION or a region per service in the catalog."
-)
 
 
 @command(
@@ -79,7 +69,7 @@ def answer(run_id: int, service_id: int | None, environment_id: int | None) -> N
 def build(service: Service | None, environment: Environment | None) -> Reply:
     """One service in detail, or every service worst first: deployments, locks, work in flight, CPU and memory."""
     services = [service] if service else list(Service.objects.all())
-    figures = _figures_of(services)
+    figures = figures_of(services)
     blocks = []
     for each in services:
         watched = [figures.readings[r] for r in resources_of(each) if r in figures.readings]
@@ -92,50 +82,6 @@ def build(service: Service | None, environment: Environment | None) -> Reply:
     return Reply("\n".join([*lines, *([figures.note] if figures.note else [])]), final=True)
 
 
-def resources_of(service: Service) -> list[Resource]:
-    return [
-        *(cloudwatch.ec2(instance) for instance in service.ec2_instances),
-        *(cloudwatch.ecs(pair["cluster"], pair["service"]) for pair in service.ecs_services),
-        *(cloudwatch.eks(cluster) for cluster in service.eks_clusters),
-    ]
-
-
-@dataclass
-class Figures:
-    """What AWS says about the resources of one answer."""
-
-    readings: dict[Resource, Reading] = field(default_factory=dict)
-    states: dict[Resource, str] = field(default_factory=dict)  # "running", "2/3 tasks"...
-    note: str = ""  # why there are no figures, when there are none
-
-
-def _figures_of(services: list[Service]) -> Figures:
-    """Every resource's figures (one GetMetricData request per region) and state, cached for 30 s."""
-    by_region: dict[str | None, list[Resource]] = {}
-    for service in services:
-        by_region.setdefault(service.aws_region or None, []).extend(resources_of(service))
-    if not any(by_region.values()):
-        names = services[0].name if len(services) == 1 else "any service"
-        return Figures(
-            note=f"No AWS resources are listed for {names}: add them (`aws:` in the catalog file, or the admin) "
-            "to see CPU and memory here."
-        )
-    watched = repr(sorted((str(region), sorted(map(str, resources))) for region, resources in by_region.items()))
-    cache_key = "chatops:status:" + hashlib.sha256(watched.encode()).hexdigest()
-    figures = cache.get(cache_key)
-    if figures is not None:
-        return figures
-    figures = Figures()
-    try:
-        for region, resources in by_region.items():
-            figures.readings.update(cloudwatch.read(resources, region))
-            figures.states.update(inventory.describe(resources, region))
-    except AWSNotConnected as exc:
-        return Figures(note=CONNECT_AWS.format(reason=exc))
-    cache.set(cache_key, figures, CACHE_SECONDS)
-    return figures
-
-
 def _level(service: Service, reading: Reading) -> str:
     return _worst([_metric_level(service, "cpu", reading.cpu), _metric_level(service, "memory", reading.memory)])
 
@@ -145,10 +91,10 @@ def _metric_level(service: Service, kind: str, series: Series) -> str:
         return "error"
     if series.latest is None:
         return "no data"
-    thresholds = {**DEFAULT_THRESHOLDS, **(service.thresholds or {})}
-    if series.latest >= thresholds[f"{kind}_critical"]:
+    levels = service.levels
+    if series.latest >= levels[f"{kind}_critical"]:
         return "critical"
-    if series.latest >= thresholds[f"{kind}_warn"]:
+    if series.latest >= levels[f"{kind}_warn"]:
         return "warn"
     return "ok"
 
@@ -204,6 +150,8 @@ def _describe(target: DeployTarget) -> str:
     else:
         who, when = current.requester, format_moment(current.finished_at or current.requested_at)
         text = f"{current.version}  (#{current.pk} by {who}, {when})"
+        if current.watch in (Watch.WATCHING, Watch.UNHEALTHY, Watch.UNVERIFIED):
+            text += " " + watch_summary(current)
     in_flight = list(
         target.deployments.filter(state__in=(*ACTIVE_STATES, State.QUEUED, State.AWAITING_APPROVAL)).order_by("id")
     )

@@ -12,7 +12,7 @@ from chatops_site.catalog.models import ChannelRoute, ChatIdentity, DeployTarget
 
 class DeployTargetInline(admin.TabularInline):
     model = DeployTarget
-    fields = ["environment", "provider", "default_version", "channel", "timeout", "settings"]
+    fields = ["environment", "provider", "default_version", "channel", "timeout", "settings", "watch"]
     extra = 0
 
 

@@ -20,6 +20,7 @@ from django.contrib.auth.models import Group
 
 from chatops_site.catalog import channels
 from chatops_site.catalog.models import (
+    WATCH_KEYS,
     DeployTarget,
     Environment,
     Platform,
@@ -27,7 +28,9 @@ from chatops_site.catalog.models import (
     RouteEvent,
     Service,
     action_choices,
+    normal_watch,
     target_settings_problems,
+    watch_problems,
 )
 from chatops_site.deploys import freeze_text, freezes
 from chatops_site.deploys.models import Freeze
@@ -62,7 +65,8 @@ SERVICE_DEFAULTS = {
     )
 }
 TARGET_DEFAULTS = {
-    name: _default(DeployTarget, name) for name in ("provider", "settings", "default_version", "channel", "timeout")
+    name: _default(DeployTarget, name)
+    for name in ("provider", "settings", "default_version", "channel", "timeout", "watch")
 }
 ENVIRONMENT_DEFAULTS = {name: _default(Environment, name) for name in ("order", "requires_approval", "protected")}
 # A freeze's own fields (where it applies, `environments` and `services`, are lists of names beside them).
@@ -346,7 +350,7 @@ class _Reader:
                 self.problem(env_line, f"{where}: unknown environment '{env_name}' (known: {_known(environments)})")
                 continue
             at = f"{where} in {env_name}"
-            keys = ("provider", "settings", "default_version", "channel", "timeout")
+            keys = ("provider", "settings", "default_version", "channel", "timeout", "watch")
             target = self.mapping(target if target is not None else _Map(), env_line, at, keys)
             if target is None:
                 continue
@@ -369,8 +373,18 @@ class _Reader:
                 row["channel"] = self.channel(target["channel"], target.lines["channel"], at)
             if "timeout" in target:
                 row["timeout"] = self.duration(target["timeout"], target.lines["timeout"], at)
+            if "watch" in target:
+                row["watch"] = self.watch(target["watch"], target.lines["watch"], at)
             found[env_name] = row
         return found
+
+    def watch(self, value, line: int, where: str):
+        """`{minutes: 15, alarms: [web-5xx], auto_rollback: false}`, checked by the rule the admin uses."""
+        plain = _plain(value)
+        problems = watch_problems(plain)
+        for key, problem in problems.items():
+            self.problem(value.lines.get(key, line) if isinstance(value, _Map) else line, f"{where}: {problem}")
+        return None if problems else normal_watch(plain or {})
 
     def channel(self, value, line: int, where: str):
         channel = self.text(value, line, f"{where}: channel", limit=300)
@@ -709,6 +723,8 @@ def _target_details(target: dict) -> dict:
         details["settings"] = _Flow(sorted(details["settings"].items()))
     if "timeout" in details:
         details["timeout"] = _duration_text(details["timeout"])
+    if "watch" in details:  # in a fixed order, as the thresholds
+        details["watch"] = _Flow((key, details["watch"][key]) for key in WATCH_KEYS if key in details["watch"])
     return details
 
 

@@ -55,6 +55,51 @@ def target_settings_problems(values: object) -> dict[str, str]:
     return {key: problem for key, problem in found.items() if problem}
 
 
+# A target's watch after a deploy (DESIGN.md "Watching after a deploy"): how long, which CloudWatch alarms, and
+# whether the watch rolls back by itself. `{}` is no watch.
+WATCH_KEYS = ("minutes", "alarms", "auto_rollback")
+WATCH_MAX_MINUTES = 24 * 60
+WATCH_MAX_ALARMS = 100  # what one DescribeAlarms request takes by name
+_ALARM_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,255}")  # CloudWatch: 1-255 characters, no control characters
+
+
+def watch_problems(value: object) -> dict[str, str]:
+    """What is wrong with a target's watch, by key ("watch" for the whole), so the catalog file can point at the
+    line of each; the admin and the file take the same values, and an export always reads back."""
+    if value in (None, {}):
+        return {}
+    if not isinstance(value, dict):
+        return {"watch": "watch must be a mapping: {minutes: 15, alarms: [web-5xx], auto_rollback: false}"}
+    found = {key: f"unknown key '{key}' (known: {', '.join(WATCH_KEYS)})" for key in value if key not in WATCH_KEYS}
+    minutes = value.get("minutes")
+    if "minutes" not in value:
+        found["watch"] = "watch: 'minutes' is required"
+    elif isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= WATCH_MAX_MINUTES:
+        found["minutes"] = f"watch minutes must be a whole number from 1 to {WATCH_MAX_MINUTES}"
+    alarms = value.get("alarms", [])
+    named = isinstance(alarms, list) and all(isinstance(name, str) and _ALARM_NAME.fullmatch(name) for name in alarms)
+    if not named:
+        found["alarms"] = "watch alarms must be a list of CloudWatch alarm names (1-255 characters each)"
+    elif len(alarms) > WATCH_MAX_ALARMS:
+        found["alarms"] = f"watch alarms: at most {WATCH_MAX_ALARMS}"
+    elif len(set(alarms)) != len(alarms):
+        found["alarms"] = "watch alarms: an alarm is named twice"
+    if not isinstance(value.get("auto_rollback", False), bool):
+        found["auto_rollback"] = "watch auto_rollback must be true or false"
+    return found
+
+
+def normal_watch(value: dict) -> dict:
+    """A valid watch with every key, as it is stored: what the admin, the file and the export agree on."""
+    if not value:
+        return {}
+    return {
+        "minutes": value["minutes"],
+        "alarms": list(value.get("alarms", [])),
+        "auto_rollback": bool(value.get("auto_rollback", False)),
+    }
+
+
 class Action(models.TextChoices):
     """What a grant allows. Anything that changes a system is denied unless granted."""
 
@@ -124,6 +169,10 @@ class Environment(models.Model):
         return self.name
 
 
+# Percent levels of CPU and memory: /status colours by them, and the watch after a deploy counts the critical ones.
+DEFAULT_THRESHOLDS = {"cpu_warn": 70, "cpu_critical": 90, "memory_warn": 75, "memory_critical": 90}
+
+
 class Service(models.Model):
     """A piece of software the team deploys, named as people type it in chat."""
 
@@ -155,6 +204,11 @@ class Service(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def levels(self) -> dict[str, int]:
+        """The service's thresholds, the defaults where it names none."""
+        return {**DEFAULT_THRESHOLDS, **(self.thresholds or {})}
+
 
 class DeployTarget(models.Model):
     """One service in one environment, and how to deploy it there."""
@@ -172,6 +226,12 @@ class DeployTarget(models.Model):
         max_length=300, blank=True, validators=[channel_validator], help_text="Where this target's news is posted."
     )
     timeout = models.DurationField(default=timedelta(minutes=30), help_text="A deployment running longer fails.")
+    watch = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='After a deploy succeeds, watch it: {"minutes": 15, "alarms": ["web-5xx"], "auto_rollback": false} '
+        "(CloudWatch alarms by name, and the service's critical CPU/memory thresholds); {}: no watch.",
+    )
 
     class Meta:
         ordering = ["service__name", "environment__order"]
@@ -183,6 +243,9 @@ class DeployTarget(models.Model):
     def clean(self) -> None:
         if problems := target_settings_problems(self.settings):
             raise ValidationError({"settings": list(problems.values())})
+        if problems := watch_problems(self.watch):
+            raise ValidationError({"watch": list(problems.values())})
+        self.watch = normal_watch(self.watch or {})
 
 
 class Grant(models.Model):

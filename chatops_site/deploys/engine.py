@@ -43,6 +43,7 @@ from chatops_site.deploys.models import (
     Lock,
     Source,
     State,
+    Watch,
 )
 from chatops_site.durations import format_duration, format_moment
 from chatops_site.webhooks import events as webhooks
@@ -123,13 +124,16 @@ def describe_lock(lock: Lock) -> str:
     return text
 
 
-def holds(target: DeployTarget, kind: str = Kind.DEPLOY) -> str:
-    """Why nothing may start on the target now (a lock, a freeze), or blank: one answer for requests and the queue."""
+def holds(target: DeployTarget, kind: str = Kind.DEPLOY, by_watch: bool = False) -> str:
+    """Why nothing may start on the target now (a lock, a freeze), or blank: one answer for requests and the queue.
+
+    The watch's own rollback (`by_watch`) passes freezes, never locks.
+    """
     lock = active_lock(target)
     if lock is not None:
         return describe_lock(lock) + "."
     frozen = freezes.holding(target, kind)
-    if frozen is not None:
+    if frozen is not None and not by_watch:
         return freezes.refusal(*frozen, target)
     return ""
 
@@ -183,26 +187,32 @@ def request_deploy(
     version: str | None = None,
     kind: str = Kind.DEPLOY,
     override: str = "",
+    by_watch: bool = False,
 ) -> Deployment:
     """Ask for a deploy (or rollback) of a service to an environment, under RBAC, locks, freezes and approvals.
 
     A rollback goes back to the last good version, or to one named that once succeeded on the target:
     the `rollback` grant allows nothing else. `override` is a break-glass reason: with the `override`
-    grant it passes locks and freezes (never approvals), and the channel hears it loudly.
+    grant it passes locks and freezes (never approvals), and the channel hears it loudly. `by_watch` is the
+    watch's own rollback of an unhealthy deploy (`_roll_back_unhealthy`, the only caller that sets it; no chat,
+    web or API path can): no person asked, so no grant applies; it passes freezes, never locks or approvals.
     """
     action = Action.ROLLBACK if kind == Kind.ROLLBACK else Action.DEPLOY
-    rbac.require(user, action, service, environment)
+    if by_watch and kind != Kind.ROLLBACK:
+        raise DeployError("The watch only ever rolls back.")
+    if not by_watch:
+        rbac.require(user, action, service, environment)
     override = override.strip()
     if override:
         rbac.require(user, Action.OVERRIDE, service, environment)
     if version:
         versions.check(version)
     target = find_target(service, environment)
-    held = holds(target, kind)
+    held = holds(target, kind, by_watch)
     if held and not override:
         may = rbac.may(user, Action.OVERRIDE, service, environment)
         raise DeployError(held + (" You hold 'override': --override <reason> passes it." if may else ""))
-    passed = _passed(target, kind) if override else ""
+    passed = _passed(target, kind) if override or by_watch else ""
     rollback_of = None
     if kind == Kind.ROLLBACK and version:
         if not target.deployments.filter(state=State.SUCCEEDED, version=version).exists():
@@ -232,14 +242,18 @@ def request_deploy(
             queued_at=now if state == State.QUEUED else None,
             pinning=pinning.needs_pin(service.repository),
             override_reason=override,
-            overridden=passed,
+            overridden=passed if override else "",
+            by_watch=by_watch,
         )
         if deployment.pinning:
             deployment.base_sha = pinning.running_sha(deployment)
             deployment.commit_sha = pinning.earlier_sha(deployment)
             deployment.save(update_fields=["base_sha", "commit_sha"])
         requested = f"{kind} of {version} requested"
-        if passed:
+        if by_watch:
+            requested += f" by the watch, as #{deployment.rollback_of_id} turned unhealthy"
+            requested += f", through {passed}" if passed else ""
+        elif passed:
             requested += f" through {passed} by {user.get_username()}: {override}"
         _record(deployment, "", deployment.state, user, requested)
         if deployment.pinning:  # nothing is decided or started before the commit is known
@@ -775,7 +789,7 @@ def start_next(target_id: int) -> Deployment | None:
             if deployment is None or deployment.pinning:  # its pin starts it when done
                 return None
             # A lock or freeze keeps the queue waiting (the sweep looks again each minute); break-glass passes.
-            if not deployment.override_reason and holds(target, deployment.kind):
+            if not deployment.override_reason and holds(target, deployment.kind, deployment.by_watch):
                 return None
             if deployment.source == Source.GITHUB:
                 _move(deployment, State.RUNNING, message="its turn came: GitHub runs the job")
@@ -1033,6 +1047,94 @@ def time_out_stuck(now: datetime | None = None) -> int:
     return timed_out
 
 
+# The watch after a deploy (its rules: `watch`)
+
+# Who the watch's own requests are recorded as (`requested_by` names someone): a user made when first needed,
+# inactive, so nobody logs in as it, no grant covers it and it never approves.
+WATCH_USERNAME = "watch"
+
+
+def watch_user() -> User:
+    user, created = User.objects.get_or_create(
+        username=WATCH_USERNAME, defaults={"is_active": False, "first_name": "ChatOps", "last_name": "watch"}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def _start_watch(deployment: Deployment) -> None:
+    """A deployment just succeeded: it ends the watch of the one before it, and is watched if its target says so."""
+    earlier = Deployment.objects.select_for_update().filter(target_id=deployment.target_id, watch=Watch.WATCHING)
+    for each in earlier.exclude(pk=deployment.pk):
+        _watch_news(each, Watch.ENDED, f"watch ended by #{deployment.pk} ({deployment.version}), which succeeded")
+    plan = deployment.target.watch
+    if not plan or deployment.finished_at is None:
+        return
+    deployment.watch_until = deployment.finished_at + timedelta(minutes=plan["minutes"])
+    deployment.watch_findings = {**plan, "checks": 0, "failed_checks": 0, "timeline": []}
+    what = [*plan["alarms"], "CPU/memory critical"]
+    _watch_news(deployment, Watch.WATCHING, f"watching for {plan['minutes']} min: {', '.join(what)}")
+
+
+def record_watch(deployment_id: int, checks: int, state: str, findings: dict, message: str) -> Deployment | None:
+    """Write what the watch's check number `checks + 1` found (`watch` decides it) and announce `message`.
+
+    None when the watch ended meanwhile or another copy of the check wrote first. An unhealthy deployment of a
+    target whose watch says `auto_rollback` is rolled back by the watch itself, once; a rollback never is.
+    """
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        if deployment.watch != Watch.WATCHING or deployment.watch_findings.get("checks", 0) != checks:
+            return None
+        deployment.watch_findings = findings
+        if state == Watch.UNHEALTHY and findings.get("auto_rollback") and deployment.kind != Kind.ROLLBACK:
+            message += "; " + _roll_back_unhealthy(deployment)
+        _watch_news(deployment, Watch(state), message)
+    return deployment
+
+
+def end_watch(deployment_id: int, message: str) -> Deployment | None:
+    """End a watch early (a newer deployment of the target started); None when it was not being watched."""
+    with transaction.atomic():
+        deployment = _locked(deployment_id)
+        if deployment.watch != Watch.WATCHING:
+            return None
+        _watch_news(deployment, Watch.ENDED, message)
+    return deployment
+
+
+def _roll_back_unhealthy(deployment: Deployment) -> str:
+    """Request the rollback of an unhealthy deployment as the watch; what to say about it."""
+    target = deployment.target
+    current = current_deployment(target)
+    if current is None or current.pk != deployment.pk:
+        return "not rolled back by the watch: it no longer runs there"
+    try:
+        version, _ = rollback_choice(target)
+        rollback = request_deploy(
+            watch_user(), target.service, target.environment, version, Kind.ROLLBACK, by_watch=True
+        )
+    except DeployError as exc:
+        deployment.watch_findings["rollback_refused"] = str(exc)
+        return f"the watch could not roll back: {exc}"
+    deployment.watch_findings["rollback"] = rollback.pk
+    return f"rolling back to {version}: #{rollback.pk}, requested by the watch"
+
+
+def _watch_news(deployment: Deployment, state: Watch, message: str) -> None:
+    """Move the watch, note it on its timeline and, with a message, announce it: the deployment's own message
+    is edited (an event from `succeeded` to `succeeded`, as a pin notes one)."""
+    deployment.watch = state
+    if message:
+        timeline = [*deployment.watch_findings.get("timeline", []), {"at": timezone.now().isoformat(), "text": message}]
+        deployment.watch_findings = {**deployment.watch_findings, "timeline": timeline}
+    deployment.save(update_fields=["watch", "watch_until", "watch_findings"])
+    if message:
+        _record(deployment, deployment.state, deployment.state, None, message)
+
+
 # Internals
 
 
@@ -1097,6 +1199,8 @@ def _move(deployment: Deployment, to: State, actor: User | None = None, message:
         deployment.next_check_at = None
     deployment.save()
     _record(deployment, before, to, actor, message)
+    if to == State.SUCCEEDED:
+        _start_watch(deployment)
     metrics.deployment_moved(deployment)
     _answer_github(deployment, message)
     if before in ACTIVE_STATES:

@@ -51,6 +51,18 @@ class Answer(models.TextChoices):
     REJECTED = "rejected", "rejected"
 
 
+class Watch(models.TextChoices):
+    """Where the watch after a deploy stands (`watch` has the rules); blank: not watched."""
+
+    NONE = "", "not watched"
+    WATCHING = "watching", "watching"
+    HEALTHY = "healthy", "healthy"
+    UNHEALTHY = "unhealthy", "unhealthy"
+    # The window ended but not every minute of it could be read (AWS refused, an alarm is missing): never healthy.
+    UNVERIFIED = "unverified", "not verified"
+    ENDED = "ended", "ended"  # a newer deployment of the target took over before the window ended
+
+
 class Deployment(models.Model):
     """One request to put a version of a service into an environment, and what became of it."""
 
@@ -91,6 +103,13 @@ class Deployment(models.Model):
     dispatch_attempts = models.PositiveSmallIntegerField(default=0)
     # When the next status check is due; a check task claims it by clearing it (see tasks.check).
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # Asked for by the watch after a deploy that turned out unhealthy (an automatic rollback): no grant applies,
+    # and it passes freezes but never locks.
+    by_watch = models.BooleanField(default=False)
+    # The watch after `succeeded` (see `watch`): where it stands, until when, and what it found, with its timeline.
+    watch = models.CharField(max_length=12, choices=Watch.choices, blank=True, default=Watch.NONE)
+    watch_until = models.DateTimeField(null=True, blank=True)
+    watch_findings = models.JSONField(default=dict, blank=True)
     requested_at = models.DateTimeField(default=timezone.now)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -108,6 +127,7 @@ class Deployment(models.Model):
             models.Index(fields=["-requested_at"]),
             models.Index(fields=["requested_by", "-requested_at"]),
             models.Index(fields=["state", "queued_at"]),
+            models.Index(fields=["watch"], condition=Q(watch="watching"), name="deployment_watching"),
         ]
 
     def __str__(self) -> str:
@@ -115,7 +135,9 @@ class Deployment(models.Model):
 
     @property
     def requester(self) -> str:
-        """Who asked, as people know them: "octocat on GitHub" for a job started there."""
+        """Who asked, as people know them: "octocat on GitHub" for a job started there, the watch for its rollback."""
+        if self.by_watch:
+            return f"the watch, as #{self.rollback_of_id} turned unhealthy"
         if self.started_by:
             return f"{self.started_by} on GitHub" if self.source == Source.GITHUB else self.started_by
         return self.requested_by.get_username()

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from chatops_site import tracing
-from chatops_site.deploys import engine, pinning
+from chatops_site import queue, tracing
+from chatops_site.deploys import engine, pinning, watch
 from integrations.github import protection
 from integrations.providers import Order, ProviderError, get_provider
 
@@ -114,13 +114,21 @@ def announce(deployment_id: int) -> None:
             notifier.deployment_changed(event)
 
 
+def check_watch(deployment_id: int) -> None:
+    """One minute's look at a deployment being watched after its deploy (AWS is asked outside any transaction)."""
+    watch.check(deployment_id)
+
+
 def sweep() -> None:
-    """Every minute: expire stale approvals and decisions, time out stuck runs, restart work whose task was lost."""
+    """Every minute: expire stale approvals and decisions, time out stuck runs, restart work whose task was lost,
+    and look at each deployment being watched (a task each, so one slow AWS region holds up nothing else)."""
     now = timezone.now()
     engine.expire_approvals(now)
     engine.expire_unstarted(now)
     engine.time_out_stuck(now)
     engine.recover_lost_work(now)
+    for deployment_id in watch.watching():
+        queue.enqueue(f"{__name__}.check_watch", deployment_id, group="watch")
     notifier = import_string(settings.CHATOPS_NOTIFIER)()
     for lock in engine.end_expired_locks(now):
         notifier.lock_ended(lock)

@@ -22,6 +22,7 @@ from chatops_site.web.forms import ApiTokenForm, CommandForm
 from chatops_site.web.models import ApiToken
 from chatops_site.web.spend import CostsForm
 from costs import reports
+from costs.around import around
 
 
 @login_required
@@ -80,6 +81,7 @@ def deployment(request, pk: int):
         "rollback": rollback,
         "may_decide": may_decide,
         "holds": engine.holds(target, found.kind) if not found.is_final else "",
+        "cost": around(found),
     }
     return render(request, "web/deployment.html", context)
 

@@ -93,6 +93,7 @@ class Series:
 
     values: list[float] = field(default_factory=list)
     error: str = ""
+    times: list[datetime] = field(default_factory=list)  # when each value was measured, as `values` are ordered
 
     @property
     def latest(self) -> int | None:
@@ -152,7 +153,7 @@ def read(resources: list[Resource], region: str | None, now: datetime | None = N
         except (ClientError, BotoCoreError) as exc:
             log.warning("GetMetricData in %s failed: %s", region or "the default region", exc)
             for query_id in batch:
-                series[query_id] = Series(error=_short(exc))
+                series[query_id] = Series(error=short(exc))
     readings = {resource: Reading(resource, Series(), Series()) for resource in resources}
     for query_id, (resource, which) in queries.items():
         setattr(readings[resource], which, series[query_id])
@@ -181,6 +182,7 @@ def _fetch(
                 messages = "; ".join(m.get("Value", "") for m in result.get("Messages", []))
                 found.error = messages or result["StatusCode"]
             found.values.extend(result.get("Values", []))
+            found.times.extend(result.get("Timestamps", []))
         if not answer.get("NextToken"):
             return
         request["NextToken"] = answer["NextToken"]
@@ -202,7 +204,8 @@ def _query(query_id: str, metric: Metric) -> MetricDataQueryTypeDef:
     }
 
 
-def _short(exc: Exception) -> str:
+def short(exc: Exception) -> str:
+    """AWS's reason in a few words: `AccessDenied: not authorized to ...`."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         return f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")

@@ -14,7 +14,7 @@ from rest_framework import serializers
 from bots.models import CommandRun
 from chatops_site.catalog.models import DeployTarget, Environment, Service
 from chatops_site.deploys import freeze_text, freezes
-from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Freeze, Kind, Lock, State
+from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Freeze, Kind, Lock, State, Watch
 from chatops_site.web.api.pagination import parse_day_group_cursor
 from costs import reports
 from costs.periods import PeriodError, parse_period, utc_today
@@ -83,7 +83,7 @@ class TargetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DeployTarget
-        fields = ["environment", "provider", "default_version", "current", "lock"]
+        fields = ["environment", "provider", "default_version", "watch", "current", "lock"]
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -97,6 +97,54 @@ class ServiceSerializer(serializers.ModelSerializer):
 # Deployments
 
 
+class FindingSerializer(serializers.Serializer):
+    what = serializers.CharField(help_text="An alarm's name, or `CPU of ECS prod/web`.")
+    detail = serializers.CharField(help_text="`in ALARM`, `at 95% (critical 90%)`")
+    since = serializers.DateTimeField()
+
+
+class WatchNoteSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    text = serializers.CharField()
+
+
+class WatchSerializer(serializers.Serializer):
+    """The watch after the deploy succeeded (DESIGN.md "Watching after a deploy")."""
+
+    state = serializers.ChoiceField(choices=Watch.choices, help_text="Blank: not watched.")
+    until = serializers.DateTimeField(allow_null=True)
+    minutes = serializers.IntegerField()
+    alarms = serializers.ListField(child=serializers.CharField())
+    auto_rollback = serializers.BooleanField()
+    checks = serializers.IntegerField()
+    failed_checks = serializers.IntegerField(help_text="Checks that could not read everything: they prove nothing.")
+    breaches = FindingSerializer(many=True, help_text="What began after the deploy, within the window.")
+    before = FindingSerializer(many=True, help_text="Already firing before the deploy: not counted.")
+    problems = serializers.ListField(child=serializers.CharField(), help_text="What the last check could not read.")
+    rollback = serializers.IntegerField(allow_null=True, help_text="The rollback the watch requested itself.")
+    rollback_refused = serializers.CharField(help_text="Why the watch could not roll back; blank otherwise.")
+    timeline = WatchNoteSerializer(many=True)
+
+
+def _watch(deployment: Deployment) -> dict:
+    findings = deployment.watch_findings
+    return {
+        "state": deployment.watch,
+        "until": deployment.watch_until,
+        "minutes": findings.get("minutes", 0),
+        "alarms": findings.get("alarms", []),
+        "auto_rollback": bool(findings.get("auto_rollback")),
+        "checks": findings.get("checks", 0),
+        "failed_checks": findings.get("failed_checks", 0),
+        "breaches": findings.get("breaches", []),
+        "before": findings.get("before", []),
+        "problems": findings.get("problems", []),
+        "rollback": findings.get("rollback"),
+        "rollback_refused": findings.get("rollback_refused", ""),
+        "timeline": findings.get("timeline", []),
+    }
+
+
 class DeploymentSerializer(serializers.ModelSerializer):
     service = serializers.CharField(source="target.service.name", read_only=True)
     environment = serializers.CharField(source="target.environment.name", read_only=True)
@@ -104,19 +152,25 @@ class DeploymentSerializer(serializers.ModelSerializer):
     # A CharField, not a URL: a run not dispatched yet has none ("").
     provider_run_url = serializers.CharField(read_only=True)
     duration_seconds = serializers.SerializerMethodField()
+    by_watch = serializers.BooleanField(read_only=True, help_text="Requested by the watch: an automatic rollback.")
+    watch = serializers.SerializerMethodField()
 
     class Meta:
         model = Deployment
         fields = [
             "id", "service", "environment", "kind", "version", "commit_sha", "base_sha", "pinning", "changes",
             "override_reason", "overridden",
-            "state", "requested_by", "source", "started_by", "rollback_of",
+            "state", "requested_by", "source", "started_by", "by_watch", "rollback_of",
             "provider_run_id", "provider_run_url", "artifact", "detail",
-            "requested_at", "queued_at", "started_at", "finished_at", "duration_seconds",
+            "requested_at", "queued_at", "started_at", "finished_at", "duration_seconds", "watch",
         ]  # fmt: skip
 
     def get_duration_seconds(self, deployment: Deployment) -> float | None:
         return deployment.duration.total_seconds() if deployment.duration is not None else None
+
+    @extend_schema_field(WatchSerializer)
+    def get_watch(self, deployment: Deployment) -> dict:
+        return WatchSerializer(_watch(deployment)).data
 
 
 class TransitionSerializer(serializers.ModelSerializer):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
 
 from bots import deployment_messages
 from bots.deployment_messages import ICONS
-from chatops_site.deploys import engine
+from chatops_site.deploys import engine, watch
 from chatops_site.deploys.models import Deployment, State
 from chatops_site.durations import format_duration
 
@@ -53,4 +55,30 @@ def shipping(deployment: Deployment) -> dict:
         "failing": (deployment.changes.get("checks") or {}).get("state") == "failing",
         "moved": engine.moved_on(deployment),
         "compare_url": deployment.changes.get("compare_url", ""),
+    }
+
+
+@register.inclusion_tag("web/_watch.html")
+def watch_panel(deployment: Deployment) -> dict:
+    """The watch after the deploy, worded as the chat card words it, with its timeline."""
+    findings = deployment.watch_findings
+    deployed = deployment.finished_at
+    found = [watch.finding(f) for f in findings.get("breaches", [])]
+    return {
+        "d": deployment,
+        "summary": deployment_messages.watch_summary(deployment),
+        "minutes": findings.get("minutes", 0),
+        "alarms": findings.get("alarms", []),
+        "levels": deployment.target.service.levels,
+        "breaches": [watch.describe(f, deployed) for f in found] if deployed else [],
+        "before": [
+            f"{f.what} {f.detail} since {f.since:%Y-%m-%d %H:%M}"
+            for f in map(watch.finding, findings.get("before", []))
+        ],
+        "problems": findings.get("problems", []),
+        "rollback": findings.get("rollback"),
+        "refused": findings.get("rollback_refused", ""),
+        "checks": findings.get("checks", 0),
+        "failed": findings.get("failed_checks", 0),
+        "timeline": [(datetime.fromisoformat(e["at"]), e["text"]) for e in findings.get("timeline", [])],
     }

@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from chatops_site.catalog.models import Service
-from chatops_site.demo import GRANTS, SERVICES, seed_catalog, seed_history
+from chatops_site.demo import GRANTS, SERVICES, seed_catalog, seed_history, seed_watches
 from chatops_site.deploys.models import Deployment
 from costs.demo import seed_costs
 from integrations.commits import UnknownRef
@@ -105,6 +105,11 @@ class Command(BaseCommand):
         )
         if made:
             self.stdout.write(f"Added {made} past deployments.")
+        if seed_watches():
+            self.stdout.write(
+                "Deploys of web-app and api to staging are watched for 2 minutes (alarms web-5xx, api-5xx; api rolls "
+                "back by itself): `manage.py demo_alarm web-5xx ALARM` makes one fire."
+            )
         self.seed_repositories()
         costs = seed_costs()
         if costs:
