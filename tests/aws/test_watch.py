@@ -113,7 +113,8 @@ def test_an_untouched_deploy_is_watched_and_ends_healthy_after_its_minutes(watch
     sweep(deployment)
 
     assert deployment.watch == Watch.HEALTHY
-    assert channel()[-1].startswith("✅ Deploy #1 of web-app v1 to staging succeeded · 💚 healthy after 2 min")
+    healthy = f"✅ Deploy #{deployment.pk} of web-app v1 to staging succeeded · 💚 healthy after 2 min"
+    assert channel()[-1].startswith(healthy)
     assert [n["text"] for n in deployment.watch_findings["timeline"]] == [
         "watching for 2 min: web-5xx, CPU/memory critical",
         "healthy after 2 min",
@@ -136,7 +137,7 @@ def test_an_alarm_going_off_after_the_deploy_makes_it_unhealthy_and_offers_the_r
     assert deployment.finished_at <= since <= timezone.now()
     message = channel()[-1]
     assert message.startswith(
-        f"✅ Deploy #2 of web-app v2 to staging succeeded · ⚠️ unhealthy: web-5xx in ALARM since "
+        f"✅ Deploy #{deployment.pk} of web-app v2 to staging succeeded · ⚠️ unhealthy: web-5xx in ALARM since "
         f"{timezone.localtime(since):%H:%M} (within a minute of the deploy)"
     )
     assert message.endswith("[Roll back: /rollback web-app staging v1]")
@@ -179,11 +180,11 @@ def test_auto_rollback_requests_exactly_one_rollback_announced_as_the_watchs(wat
     assert rollback.requested_by.username == "watch" and not rollback.requested_by.is_active
     assert deployment.watch_findings["rollback"] == rollback.pk
     requested = rollback.events.order_by("id").first()
-    assert requested.message == "rollback of v1 requested by the watch, as #2 turned unhealthy"
+    assert requested.message == f"rollback of v1 requested by the watch, as #{deployment.pk} turned unhealthy"
     said = "\n".join(channel())
     assert "unhealthy: web-5xx in ALARM since" in said
-    assert "; rolling back to v1: #3, requested by the watch" in deployment.events.last().message
-    assert "Requested by: the watch, as #2 turned unhealthy" in said
+    assert f"; rolling back to v1: #{rollback.pk}, requested by the watch" in deployment.events.last().message
+    assert f"Requested by: the watch, as #{deployment.pk} turned unhealthy" in said
     assert "[Roll back" not in channel()[-1]
     # The rollback is watched too; the alarm was firing before it finished, so it does not count against it.
     rollback.refresh_from_db()
@@ -267,7 +268,8 @@ def test_a_missing_alarm_is_shown_as_such_and_the_watch_is_never_healthy(watched
     window_ends(deployment)
     sweep(deployment)
     assert deployment.watch == Watch.UNVERIFIED
-    assert channel()[-1].startswith("✅ Deploy #1 of web-app v1 to staging succeeded · ❔ not verified after 2 min")
+    unverified = f"✅ Deploy #{deployment.pk} of web-app v1 to staging succeeded · ❔ not verified after 2 min"
+    assert channel()[-1].startswith(unverified)
     assert deployment.events.last().message == (
         "not verified after 2 min: no alarm named web-p99 in the default region"
     )
@@ -333,7 +335,7 @@ def test_a_newer_deploy_of_the_target_ends_the_previous_watch(watched, say, swee
 
     first.refresh_from_db()
     assert first.watch == Watch.ENDED
-    assert first.events.last().message == "watch ended by #2 (v2), which succeeded"
+    assert first.events.last().message == f"watch ended by #{second.pk} (v2), which succeeded"
     assert second.watch == Watch.WATCHING
 
 
@@ -345,7 +347,8 @@ def test_a_newer_deploy_that_started_ends_the_watch_at_the_next_check(watched, s
     sweep(deployment)
 
     assert deployment.watch == Watch.ENDED
-    assert deployment.events.last().message.startswith("watch ended: #2 (v2) started at ")
+    newer = Deployment.objects.get(version="v2")
+    assert deployment.events.last().message.startswith(f"watch ended: #{newer.pk} (v2) started at ")
 
 
 def test_a_target_without_a_watch_is_not_watched(aws, catalog, say, describe_alarms_calls, sweep):
