@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
-from chatops_site.deploys import engine
+from chatops_site.deploys import engine, freeze_text
 from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Freeze, Lock
 from chatops_site.durations import format_duration
 
@@ -126,8 +126,38 @@ class LockAdmin(admin.ModelAdmin):
         self.message_user(request, f"Released {len(locks)} lock(s).", messages.SUCCESS)
 
 
+class FreezeForm(forms.ModelForm):
+    """A one-off window is typed in the freeze's own time zone, as in the catalog file, not the server's."""
+
+    start = forms.CharField(required=False, help_text=f"In the freeze's time zone, e.g. {freeze_text.EXAMPLE}.")
+    end = forms.CharField(required=False, help_text="In the freeze's time zone.")
+
+    class Meta:
+        model = Freeze
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("start", "end"):
+            instant = getattr(self.instance, name)
+            if instant is not None:
+                self.initial[name] = freeze_text.wall_text(instant, freeze_text.zone_or_utc(self.instance.time_zone))
+
+    def clean(self):
+        data = super().clean()
+        zone = freeze_text.zone_or_utc(data.get("time_zone"))
+        for name in ("start", "end"):
+            text = (data.get(name) or "").strip()
+            try:
+                data[name] = freeze_text.moment(text, zone) if text else None
+            except ValueError as exc:
+                self.add_error(name, str(exc))
+        return data
+
+
 @admin.register(Freeze)
 class FreezeAdmin(admin.ModelAdmin):
+    form = FreezeForm
     list_display = ("name", "when", "time_zone", "rollbacks", "reason")
     filter_horizontal = ("environments", "services")
     fieldsets = (
@@ -140,6 +170,7 @@ class FreezeAdmin(admin.ModelAdmin):
     def when(self, freeze: Freeze) -> str:
         if freeze.schedule:
             return f"{freeze.schedule} for {format_duration(freeze.duration) if freeze.duration else '?'}"
-        return (
-            f"{freeze.start:%Y-%m-%d %H:%M} to {freeze.end:%Y-%m-%d %H:%M} UTC" if freeze.start and freeze.end else ""
-        )
+        if not (freeze.start and freeze.end):
+            return ""
+        zone = freeze_text.zone_or_utc(freeze.time_zone)
+        return f"{freeze_text.wall_text(freeze.start, zone)} to {freeze_text.wall_text(freeze.end, zone)}"

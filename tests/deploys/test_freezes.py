@@ -285,10 +285,8 @@ def test_the_admin_shows_each_problem_on_its_field(catalog, rf, admin_user):
             **data,
             "time_zone": BERLIN,
             "schedule": "",
-            "start_0": "2027-01-04",
-            "start_1": "08:00",
-            "end_0": "2026-12-20",
-            "end_1": "00:00",
+            "start": "2027-01-04 08:00",
+            "end": "2026-12-20 00:00",
         }
     )
     good = form_class(data={**data, "time_zone": BERLIN, "schedule": "0 16 * * fri", "duration": "64:00:00"})
@@ -299,3 +297,20 @@ def test_the_admin_shows_each_problem_on_its_field(catalog, rf, admin_user):
     assert bad.errors["duration"] == ["a schedule needs a duration (e.g. 64h)"]
     assert not swapped.is_valid() and swapped.errors["end"] == ["the end must come after the start"]
     assert good.is_valid(), good.errors
+
+
+def test_the_admin_reads_a_one_off_window_in_the_freezes_own_zone(catalog, rf, admin_user):
+    request = rf.get("/")
+    request.user = admin_user
+    form_class = admin.site._registry[Freeze].get_form(request)
+    prod = Environment.objects.get(name="prod").pk
+    data = {"name": "year-end", "environments": [prod], "time_zone": BERLIN, "schedule": ""}
+
+    form = form_class(data={**data, "start": "2026-12-20 00:00", "end": "2027-01-04 08:00"})
+    gap = form_class(data={**data, "start": "2026-03-29 02:30", "end": "2026-03-30 08:00"})
+
+    assert form.is_valid(), form.errors
+    freeze = form.save()
+    assert freeze.start == datetime(2026, 12, 19, 23, 0, tzinfo=UTC)  # midnight in Berlin is 23:00 UTC in winter
+    assert form_class(instance=freeze).initial["start"] == "2026-12-20 00:00"
+    assert not gap.is_valid() and "does not exist in Europe/Berlin" in gap.errors["start"][0]
