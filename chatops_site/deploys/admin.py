@@ -134,7 +134,10 @@ class FreezeForm(forms.ModelForm):
 
     class Meta:
         model = Freeze
-        fields = "__all__"
+        fields = [
+            "name", "reason", "environments", "services", "rollbacks", "time_zone", "schedule", "duration", "start",
+            "end",
+        ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -144,7 +147,7 @@ class FreezeForm(forms.ModelForm):
                 self.initial[name] = freeze_text.wall_text(instant, freeze_text.zone_or_utc(self.instance.time_zone))
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         zone = freeze_text.zone_or_utc(data.get("time_zone"))
         for name in ("start", "end"):
             text = (data.get(name) or "").strip()
