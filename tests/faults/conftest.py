@@ -47,6 +47,26 @@ def until(condition: Callable[[], object], seconds: float = 45.0, what: str = "t
         time.sleep(0.1)
 
 
+def process_group_of(port: int) -> int | None:
+    """The process group of the local process whose TCP connection leaves from `port` (Linux's /proc)."""
+    inode = ""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inode = fields[9]
+    if not inode:
+        return None
+    socket_link = f"socket:[{inode}]"
+    for fds in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) == socket_link for fd in fds.iterdir()):
+                return os.getpgid(int(fds.parent.name))
+        except OSError:
+            continue  # gone, or not ours to look at
+    return None
+
+
 class Stack:
     """One running production stack: its environment, database, web URL and qclusters."""
 
@@ -79,9 +99,11 @@ class Stack:
         cluster.wait(timeout=10)
 
     def stop_clusters(self) -> None:
+        """Killed rather than stopped: the database goes with the test, and a qcluster told to stop while
+        busy can take its full grace period."""
         for cluster in self.clusters:
             if cluster.poll() is None:
-                _stop(cluster)
+                self.kill(cluster)
 
     def rows(self, sql: str, *params) -> list[tuple]:
         with psycopg.connect(self.db) as db:
