@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,10 +25,10 @@ import psycopg
 import pytest
 import requests
 
-from tests.github.conftest import SECRET, sign
+from tests.github.conftest import SECRET, sign, workflow_run_payload
 from tests.ops.test_production import SERVER, _stop, free_port
 from tests.services import REDIS_URL, reachable, redis_reachable
-from tests.stubs.github_api import GitHubStub
+from tests.stubs.github_api import DISPATCHES, GitHubStub
 from tests.stubs.slack_api import BOT_TOKEN, SlackApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -226,3 +227,33 @@ def stack(tmp_path, github, slack) -> Iterator[Stack]:
         print(logs.read_text(errors="replace")[-6000:])  # shown when a test fails
         with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+ENDED = ("succeeded", "failed", "timed_out", "cancelled", "expired", "rejected")
+
+
+def github_targets(stack: Stack, github: GitHubStub, channel: str = "console:ops") -> None:
+    """The demo catalog, its dev and staging targets deploying through acme's `deploy.yml` workflow."""
+    for repository in ("acme/web-app", "acme/api", "acme/worker"):
+        for version in ("v1", "v2", "v3"):
+            github.tag(repository, version, github.head(repository))
+    stack.shell(
+        "from chatops_site.demo import seed_catalog; seed_catalog()\n"
+        "from chatops_site.catalog.models import DeployTarget\n"
+        "DeployTarget.objects.exclude(environment__name='prod').update(provider='github_actions', "
+        f"settings={{'workflow': 'deploy.yml', 'ref': 'main'}}, channel={channel!r})\n"
+    )
+
+
+def dispatches_per_deployment(github: GitHubStub) -> Counter:
+    return Counter(call.json()["inputs"]["deployment_id"] for call in github.calls_to(DISPATCHES))
+
+
+def finish_runs(stack: Stack, github: GitHubStub, finished: set[int]) -> int:
+    """Finish every run GitHub has that is not finished yet, telling ChatOps by webhook; how many."""
+    fresh = [run for run_id, run in list(github.runs.items()) if run_id not in finished]
+    for run in fresh:
+        github.finish(run["id"], "success")
+        stack.deliver("workflow_run", workflow_run_payload(run))
+        finished.add(run["id"])
+    return len(fresh)

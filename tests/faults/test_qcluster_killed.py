@@ -11,41 +11,12 @@ from collections import Counter
 
 import pytest
 
-from tests.faults.conftest import Stack, process_group_of, until
-from tests.github.conftest import workflow_run_payload
-from tests.stubs.github_api import DISPATCHES, GitHubStub
+from tests.faults.conftest import ENDED, dispatches_per_deployment, finish_runs, github_targets, process_group_of, until
+from tests.stubs.github_api import DISPATCHES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
 TARGETS = [("web-app", "dev"), ("web-app", "staging"), ("api", "dev"), ("api", "staging")]
-ENDED = ("succeeded", "failed", "timed_out", "cancelled", "expired", "rejected")
-
-
-def github_targets(stack: Stack, github: GitHubStub, channel: str = "console:ops") -> None:
-    """The demo catalog, its dev and staging targets deploying through acme's `deploy.yml` workflow."""
-    for repository in ("acme/web-app", "acme/api", "acme/worker"):
-        for version in ("v1", "v2", "v3"):
-            github.tag(repository, version, github.head(repository))
-    stack.shell(
-        "from chatops_site.demo import seed_catalog; seed_catalog()\n"
-        "from chatops_site.catalog.models import DeployTarget\n"
-        "DeployTarget.objects.exclude(environment__name='prod').update(provider='github_actions', "
-        f"settings={{'workflow': 'deploy.yml', 'ref': 'main'}}, channel={channel!r})\n"
-    )
-
-
-def dispatches_per_deployment(github: GitHubStub) -> Counter:
-    return Counter(call.json()["inputs"]["deployment_id"] for call in github.calls_to(DISPATCHES))
-
-
-def finish_runs(stack: Stack, github: GitHubStub, finished: set[int]) -> int:
-    """Finish every run GitHub has that is not finished yet, telling ChatOps by webhook; how many."""
-    fresh = [run for run_id, run in list(github.runs.items()) if run_id not in finished]
-    for run in fresh:
-        github.finish(run["id"], "success")
-        stack.deliver("workflow_run", workflow_run_payload(run))
-        finished.add(run["id"])
-    return len(fresh)
 
 
 def test_a_qcluster_killed_mid_burst_loses_no_deployment_and_doubles_no_run(stack, github):
