@@ -74,3 +74,25 @@ def test_a_long_bad_gateway_fails_the_deploy_with_a_readable_message(stack, gith
     assert detail.startswith("could not start the deploy after 3 attempts: GitHub: Bad Gateway (502 on "), detail
     said = until(lambda: [t for t in channel(stack) if f"#{deployment_id} " in t and "failed" in t], 20)
     assert "could not start the deploy after 3 attempts" in said[-1]
+
+
+def test_a_bad_gateway_after_github_started_the_run_adopts_that_run(stack, github):
+    """The 502 came from a proxy after GitHub had started the run: the next attempt follows it, starts none."""
+    github_targets(stack, github)
+    answered, lost = github._dispatch, []
+
+    def started_then_lost(call):
+        answer = answered(call)
+        if not lost:
+            lost.append(answer)
+            return BAD_GATEWAY
+        return answer
+
+    github.route("POST", DISPATCHES, started_then_lost)
+    stack.deploy("/deploy web-app staging v1")
+
+    until(lambda: deployment(stack)[1] == "running", what="the deploy to run")
+    deployment_id, _, attempts, run_id, _ = deployment(stack)
+    [run] = github.runs.values()
+    assert (attempts, run_id) == (2, str(run["id"]))
+    assert dispatches_per_deployment(github) == {str(deployment_id): 1}
