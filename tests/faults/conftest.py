@@ -160,7 +160,13 @@ def slack() -> Iterator[SlackApi]:
 
 
 @pytest.fixture
-def stack(tmp_path, github, slack) -> Iterator[Stack]:
+def redis_url() -> str:
+    """The Redis the stack uses: the suite's, shared, with a queue name of the stack's own."""
+    return REDIS_URL
+
+
+@pytest.fixture
+def stack(tmp_path, github, slack, redis_url) -> Iterator[Stack]:
     """`make prod` (web) plus two qclusters on PostgreSQL and Redis, talking to the stubs."""
     if not reachable("127.0.0.1", 5432):
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432; the fault tests need it")
@@ -177,7 +183,7 @@ def stack(tmp_path, github, slack) -> Iterator[Stack]:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_HTTPS": "true",
         "DATABASE_URL": f"{SERVER}/{name}",
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": redis_url,
         "CHATOPS_LOG_FORMAT": "json",
         "METRICS_BEARER_TOKEN": secrets.token_urlsafe(24),
         "CHATOPS_QUEUE_NAME": f"chatops-faults-{os.getpid()}-{uuid.uuid4().hex[:8]}",
