@@ -56,7 +56,8 @@ def test_a_qcluster_killed_mid_burst_loses_no_deployment_and_doubles_no_run(stac
         """The survivor recorded every dispatch GitHub answered it; the killed qcluster's stay claimed."""
         states = stack.states(first)
         with lock:
-            answered_to_survivor = {d for d, asked in callers.items() if set(asked) - {victim}} - set(holding)
+            # (A caller whose process was not found, killed while being looked up, is no known survivor.)
+            answered_to_survivor = {d for d, asked in callers.items() if set(asked) - {victim, None}} - set(holding)
         return all(states[d] == "running" for d in answered_to_survivor & set(first)) and not holding
 
     try:
