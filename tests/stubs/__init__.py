@@ -26,6 +26,7 @@ class Call:
     headers: dict[str, str]
     body: bytes
     match: re.Match | None = None
+    client: tuple = ()  # the caller's address and port
 
     def json(self):
         return json.loads(self.body or b"null")
@@ -114,6 +115,7 @@ class StubServer:
                     query=parse_qs(parts.query),
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=body,
+                    client=self.client_address,
                 )
                 with stub._lock:
                     stub.calls.append(call)
