@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable
+from datetime import datetime
 from functools import partial
 
 from bots import deployment_messages
@@ -18,10 +19,13 @@ from bots.types import Reply
 from chatops_site.catalog.models import DeployTarget, RouteEvent, Service
 from chatops_site.catalog.routes import channels_for
 from chatops_site.deploys import freezes
-from chatops_site.deploys.models import DeploymentEvent, Freeze, Lock
+from chatops_site.deploys.models import Deployment, DeploymentEvent, Freeze, Lock
 from chatops_site.durations import format_moment
 
 log = logging.getLogger("chatops.notify")
+
+# Deployment messages are keyed "deployment:<id>" (`deployment_messages.describe`).
+DEPLOYMENT_KEY = "deployment:"
 
 
 def notify(
@@ -79,6 +83,30 @@ class ChatNotifier:
         for run in event.deployment.command_runs.filter(finished_at__lt=event.created_at):
             deliver(RouteEvent.DEPLOY, reply, partial(_follow_up, run, reply), run=run)
         notify(RouteEvent.DEPLOY, reply, service=target.service, channels=[target.channel] if target.channel else [])
+
+    def mend(self, since: datetime) -> int:
+        """Post again the state of each deployment whose last message to a channel failed since `since`.
+
+        A transition is announced once; if Slack or Discord failed that post (a 5xx, a rate limit past the
+        door's tries), the channel's message would keep an old state. The sweep calls this each minute: the
+        post is a full edit of the keyed message, so sending it again (or twice, from two workers) is harmless.
+        """
+        failed = ChannelDelivery.objects.filter(
+            ok=False, run=None, created_at__gte=since, key__startswith=DEPLOYMENT_KEY
+        ).exclude(channel="")
+        mended = 0
+        for channel, key in failed.values_list("channel", "key").distinct():
+            last = ChannelDelivery.objects.filter(channel=channel, key=key, run=None).order_by("-created_at", "-id")
+            if last.values_list("ok", flat=True).first():
+                continue  # a later post got through
+            deployment = Deployment.objects.filter(pk=key.removeprefix(DEPLOYMENT_KEY)).first()
+            if deployment is None:
+                continue
+            reply = deployment_messages.describe(deployment)
+            log.info("posting %s to %s again: its last post failed", key, channel)
+            deliver(RouteEvent.DEPLOY, reply, partial(post_to_channel, channel, reply), channel=channel)
+            mended += 1
+        return mended
 
     def lock_ended(self, lock: Lock) -> None:
         """A lock with an end ran out: its target's channel and deploy routes hear it ended by itself."""

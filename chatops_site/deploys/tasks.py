@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -20,6 +20,8 @@ from integrations.providers import Order, ProviderError, get_provider
 
 log = logging.getLogger("chatops.deploys")
 
+# A deployment message whose last post to a channel failed is posted again by the sweep for this long.
+MEND_WITHIN = timedelta(hours=1)
 # Dispatch retries for a provider that is down: 3 tries, 2 s then 4 s apart.
 DISPATCH_ATTEMPTS = 3
 # Answers GitHub could not take: 6 tries, 5 s, 10 s, 20 s... apart (GitHub's job waits meanwhile).
@@ -132,5 +134,6 @@ def sweep() -> None:
     notifier = import_string(settings.CHATOPS_NOTIFIER)()
     for lock in engine.end_expired_locks(now):
         notifier.lock_ended(lock)
+    notifier.mend(now - MEND_WITHIN)
     for freeze, news, window in engine.freeze_news(now):
         notifier.freeze_changed(freeze, news, window)

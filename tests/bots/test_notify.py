@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from bots.models import ChannelDelivery, ConsoleMessage
-from bots.notify import notify
+from bots.notify import ChatNotifier, notify
 from bots.types import Reply
 from chatops_site.catalog.models import ChannelRoute, Service
+from chatops_site.deploys.models import Deployment
 from tests.stubs.discord_api import DiscordStub
 from tests.stubs.slack_api import BOT_TOKEN, SlackApi
 
@@ -104,3 +108,20 @@ def test_failed_deliveries_are_listed_apart_in_the_admin_and_cannot_be_changed(a
     assert failures.status_code == 200
     assert b"teams:general" in failures.content and b"console:ops" not in failures.content
     assert admin_client.get("/admin/bots/channeldelivery/add/").status_code == 403
+
+
+def test_a_deployment_message_whose_last_post_failed_is_posted_again_once_it_gets_through(say):
+    say("alice", "/deploy web-app staging v1")
+    deployment = Deployment.objects.get()
+    key = f"deployment:{deployment.pk}"
+    ChannelDelivery.objects.create(event="deploy", channel="console:ops", key=key, summary="running", ok=False)
+    since = timezone.now() - timedelta(hours=1)
+    before = ConsoleMessage.objects.filter(channel="ops").count()
+
+    assert ChatNotifier().mend(since) == 1  # the failed post is the last one: the message is posted again
+    assert ChatNotifier().mend(since) == 0  # that post got through: nothing more
+
+    (latest,) = ConsoleMessage.objects.filter(channel="ops").order_by("-id")[:1]
+    assert ConsoleMessage.objects.filter(channel="ops").count() == before + 1
+    assert latest.text.startswith(f"✅ Deploy #{deployment.pk} of web-app v1 to staging succeeded")
+    assert ChannelDelivery.objects.filter(key=key).order_by("-id").first().ok
