@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
-from chatops_site.deploys import engine, freeze_text
+from chatops_site.deploys import engine, freeze_text, freezes
 from chatops_site.deploys.models import Approval, Deployment, DeploymentEvent, Freeze, Lock
 from chatops_site.durations import format_duration
 
@@ -155,6 +155,11 @@ class FreezeForm(forms.ModelForm):
                 data[name] = freeze_text.moment(text, zone) if text else None
             except ValueError as exc:
                 self.add_error(name, str(exc))
+        # The same rules as the catalog file and the REST API, each problem under its field.
+        written = {k: data.get(k) for k in ("time_zone", "schedule", "duration", "start", "end")}
+        for field, problem in freezes.problems(Freeze(**written)).items():
+            if field not in self.errors:
+                self.add_error(field, problem)
         return data
 
 

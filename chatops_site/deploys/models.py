@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -250,10 +249,3 @@ class Freeze(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def clean(self) -> None:
-        from chatops_site.deploys.freezes import problems
-
-        found = problems(self)
-        if found:
-            raise ValidationError(found)
