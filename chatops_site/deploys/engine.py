@@ -969,31 +969,37 @@ def recover_lost_work(now: datetime) -> None:
     """Book again the checks and dispatches whose task or worker was lost, and start what waits behind nothing.
 
     A dispatch taken up again keeps its target blocked: the next attempt adopts the run the provider may
-    have started for the lost one (every provider's `dispatch` does for attempts after the first).
+    have started for the lost one (every provider's `dispatch` does for attempts after the first). Every
+    list is read before anything is booked, so work booked here is never taken for lost in the same pass.
     """
     lost = Deployment.objects.filter(state=State.RUNNING, next_check_at__lt=now - timedelta(seconds=LOST_CHECK_AFTER))
-    for deployment_id, due in lost.values_list("pk", "next_check_at"):
-        if due is not None:  # the filter says so; the type cannot
-            _enqueue("check", deployment_id, due.isoformat())
     stalled = Deployment.objects.filter(
         state=State.DISPATCHING, dispatch_attempts=0, started_at__lt=now - timedelta(seconds=LOST_CHECK_AFTER)
     )
-    for deployment_id in stalled.values_list("pk", flat=True):
-        _enqueue("dispatch", deployment_id, 1)
     unpinned = Deployment.objects.filter(
         pinning=True, state__in=WAITING_STATES, requested_at__lt=now - timedelta(seconds=LOST_CHECK_AFTER)
     )
-    for deployment_id in unpinned.values_list("pk", flat=True):
-        _enqueue("pin", deployment_id)
     abandoned = Deployment.objects.filter(state=State.DISPATCHING, dispatch_attempts__gt=0, next_check_at__lt=now)
-    for deployment_id, attempts in abandoned.values_list("pk", "dispatch_attempts"):
-        log.warning("#%s: dispatch attempt %s was lost with its worker; trying again", deployment_id, attempts)
-        _enqueue("dispatch", deployment_id, attempts + 1)
     idle = DeployTarget.objects.filter(
         Exists(Deployment.objects.filter(target=OuterRef("pk"), state=State.QUEUED).exclude(source=Source.API)),
         ~Exists(Deployment.objects.filter(target=OuterRef("pk"), state__in=ACTIVE_STATES)),
     )
-    for target_id in idle.values_list("pk", flat=True):
+    checks = list(lost.values_list("pk", "next_check_at"))
+    first_dispatches = list(stalled.values_list("pk", flat=True))
+    pins = list(unpinned.values_list("pk", flat=True))
+    next_dispatches = list(abandoned.values_list("pk", "dispatch_attempts"))
+    targets = list(idle.values_list("pk", flat=True))
+    for deployment_id, due in checks:
+        if due is not None:  # the filter says so; the type cannot
+            _enqueue("check", deployment_id, due.isoformat())
+    for deployment_id in first_dispatches:
+        _enqueue("dispatch", deployment_id, 1)
+    for deployment_id in pins:
+        _enqueue("pin", deployment_id)
+    for deployment_id, attempts in next_dispatches:
+        log.warning("#%s: dispatch attempt %s was lost with its worker; trying again", deployment_id, attempts)
+        _enqueue("dispatch", deployment_id, attempts + 1)
+    for target_id in targets:
         start_next(target_id)
 
 
