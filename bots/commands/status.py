@@ -7,6 +7,7 @@ sends the answer through the run's platform, so no chat answer ever waits on AWS
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from bots.deployment_messages import watch_summary
 from bots.grammar import ENVIRONMENT, SERVICE, optional
@@ -17,7 +18,7 @@ from bots.types import Reply
 from chatops_site import queue
 from chatops_site.catalog.models import DeployTarget, Environment, Service
 from chatops_site.deploys import engine, freezes
-from chatops_site.deploys.models import ACTIVE_STATES, State, Watch
+from chatops_site.deploys.models import ACTIVE_STATES, WAITING_STATES, Deployment, Lock, Watch
 from chatops_site.durations import format_moment
 from integrations.aws.cloudwatch import Reading, Series
 from integrations.aws.figures import figures_of, resources_of
@@ -70,16 +71,68 @@ def build(service: Service | None, environment: Environment | None) -> Reply:
     """One service in detail, or every service worst first: deployments, locks, work in flight, CPU and memory."""
     services = [service] if service else list(Service.objects.all())
     figures = figures_of(services)
+    places = _Places.read(services, environment)
     blocks = []
     for each in services:
         watched = [figures.readings[r] for r in resources_of(each) if r in figures.readings]
         level = _worst(_level(each, reading) for reading in watched) if watched else "none"
-        lines = _block(each, environment, watched, figures.states, level, detail=bool(service))
+        lines = _block(each, places, watched, figures.states, level, detail=bool(service))
         blocks.append((LEVELS.index(level), each.name, lines))
     if not blocks:
         return Reply("No services yet; an admin adds them under Catalog -> Services.", final=True)
     lines = [line for _, _, block in sorted(blocks) for line in block]
     return Reply("\n".join([*lines, *([figures.note] if figures.note else [])]), final=True)
+
+
+@dataclass
+class _Places:
+    """What /status says about each target, read for all of them at once rather than target by target."""
+
+    targets: list[DeployTarget]
+    current: dict[int, Deployment]
+    in_flight: dict[int, list[Deployment]]
+    locks: dict[int, Lock]
+    freezes: list[freezes.InForce]
+
+    @classmethod
+    def read(cls, services: list[Service], environment: Environment | None) -> _Places:
+        targets = DeployTarget.objects.filter(service__in=services).select_related("environment")
+        if environment is not None:
+            targets = targets.filter(environment=environment)
+        in_flight: dict[int, list[Deployment]] = {}
+        waiting = Deployment.objects.filter(target__in=targets, state__in=(*ACTIVE_STATES, *WAITING_STATES))
+        for deployment in waiting.order_by("id"):
+            in_flight.setdefault(deployment.target_id, []).append(deployment)
+        return cls(
+            list(targets.order_by("environment__order")),
+            engine.current_deployments(targets),
+            in_flight,
+            engine.active_locks(targets),
+            freezes.in_force(),
+        )
+
+    def of(self, service: Service) -> list[DeployTarget]:
+        return [target for target in self.targets if target.service_id == service.pk]
+
+    def describe(self, target: DeployTarget) -> str:
+        current = self.current.get(target.pk)
+        if current is None:
+            text = "nothing deployed yet"
+        else:
+            who, when = current.requester, format_moment(current.finished_at or current.requested_at)
+            text = f"{current.version}  (#{current.pk} by {who}, {when})"
+            if current.watch in (Watch.WATCHING, Watch.UNHEALTHY, Watch.UNVERIFIED):
+                text += " " + watch_summary(current)
+        in_flight = self.in_flight.get(target.pk, [])
+        if in_flight:
+            text += "; " + ", ".join(f"#{d.pk} {d.version} {d.get_state_display()}" for d in in_flight)
+        lock = self.locks.get(target.pk)
+        if lock is not None:
+            text += f"; 🔒 {lock.locked_by.get_username()}" + (f": {lock.reason}" if lock.reason else "")
+        frozen = freezes.frozen_by(target, self.freezes)
+        if frozen is not None:
+            text += f"; 🧊 frozen by '{frozen[0].name}' until {freezes.when(frozen[0], frozen[1][1])}"
+        return text
 
 
 def _level(service: Service, reading: Reading) -> str:
@@ -103,16 +156,13 @@ def _worst(levels) -> str:
     return min(levels, key=LEVELS.index, default="no data")
 
 
-def _block(service: Service, environment, watched: list[Reading], states: dict, level: str, detail: bool) -> list[str]:
+def _block(service: Service, places: _Places, watched: list[Reading], states: dict, level: str, detail: bool):
     """The service's lines: a heading with its worst figures, its environments, then each resource in detail."""
     heading = f"{MARKS[level]} {service.name}".strip()
     if watched and not detail:
         heading += "  " + _summary(service, watched)
     lines = [heading]
-    targets = DeployTarget.objects.filter(service=service).select_related("environment").order_by("environment__order")
-    if environment is not None:
-        targets = targets.filter(environment=environment)
-    lines += [f"  {target.environment.name:<10} {_describe(target)}" for target in targets]
+    lines += [f"  {target.environment.name:<10} {places.describe(target)}" for target in places.of(service)]
     if detail:
         for reading in watched:
             state = f" ({states[reading.resource]})" if reading.resource in states else ""
@@ -141,26 +191,3 @@ def _series(label: str, series: Series) -> str:
     if series.latest is None:
         return f"{label} no data"
     return f"{label} {series.latest}% {series.trend} (1h {series.low}-{series.high}%)"
-
-
-def _describe(target: DeployTarget) -> str:
-    current = engine.current_deployment(target)
-    if current is None:
-        text = "nothing deployed yet"
-    else:
-        who, when = current.requester, format_moment(current.finished_at or current.requested_at)
-        text = f"{current.version}  (#{current.pk} by {who}, {when})"
-        if current.watch in (Watch.WATCHING, Watch.UNHEALTHY, Watch.UNVERIFIED):
-            text += " " + watch_summary(current)
-    in_flight = list(
-        target.deployments.filter(state__in=(*ACTIVE_STATES, State.QUEUED, State.AWAITING_APPROVAL)).order_by("id")
-    )
-    if in_flight:
-        text += "; " + ", ".join(f"#{d.pk} {d.version} {d.get_state_display()}" for d in in_flight)
-    lock = engine.active_lock(target)
-    if lock is not None:
-        text += f"; 🔒 {lock.locked_by.get_username()}" + (f": {lock.reason}" if lock.reason else "")
-    frozen = freezes.holding(target)
-    if frozen is not None:
-        text += f"; 🧊 frozen by '{frozen[0].name}' until {freezes.when(frozen[0], frozen[1][1])}"
-    return text

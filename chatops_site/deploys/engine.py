@@ -16,13 +16,13 @@ GitHub Actions job whose environment has our protection rule waits for the answe
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django_q.conf import Conf
 
@@ -105,14 +105,19 @@ def find_target(service: Service, environment: Environment) -> DeployTarget:
         raise DeployError(f"{service.name} has no {environment.name} target (it deploys to: {envs}).") from None
 
 
+def _live_locks() -> QuerySet[Lock]:
+    """The locks that hold now: not released, and not past their `until`."""
+    live = Lock.objects.filter(released_at=None).filter(Q(until=None) | Q(until__gt=timezone.now()))
+    return live.select_related("locked_by")
+
+
 def active_lock(target: DeployTarget) -> Lock | None:
-    now = timezone.now()
-    return (
-        Lock.objects.filter(target=target, released_at=None)
-        .filter(Q(until=None) | Q(until__gt=now))
-        .select_related("locked_by")
-        .first()
-    )
+    return _live_locks().filter(target=target).first()
+
+
+def active_locks(targets: Iterable[DeployTarget] | QuerySet[DeployTarget]) -> dict[int, Lock]:
+    """target id -> the lock that holds it, for many targets in one query."""
+    return {lock.target_id: lock for lock in _live_locks().filter(target__in=targets)}
 
 
 def describe_lock(lock: Lock) -> str:
@@ -150,9 +155,26 @@ def _passed(target: DeployTarget, kind: str) -> str:
     return " and ".join(passed)
 
 
+def _succeeded_on(target: DeployTarget | OuterRef) -> QuerySet[Deployment]:
+    """The target's successful deployments, the one that runs there now first."""
+    return Deployment.objects.filter(target=target, state=State.SUCCEEDED).order_by("-finished_at", "-id")
+
+
 def current_deployment(target: DeployTarget) -> Deployment | None:
     """The last deployment that succeeded on the target: what runs there now."""
-    return target.deployments.filter(state=State.SUCCEEDED).order_by("-finished_at", "-id").first()
+    return _succeeded_on(target).first()
+
+
+def current_id() -> Subquery:
+    """The id of what runs on the target now, as an annotation of DeployTarget rows."""
+    return Subquery(_succeeded_on(OuterRef("pk")).values("pk")[:1])
+
+
+def current_deployments(targets: QuerySet[DeployTarget]) -> dict[int, Deployment]:
+    """target id -> the deployment that runs there now, for many targets in two queries."""
+    ids = dict(targets.annotate(current_id=current_id()).values_list("pk", "current_id"))
+    found = Deployment.objects.select_related("requested_by").in_bulk([pk for pk in ids.values() if pk])
+    return {target: found[pk] for target, pk in ids.items() if pk}
 
 
 def rollback_choice(target: DeployTarget) -> tuple[str, Deployment]:

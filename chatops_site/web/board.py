@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import OuterRef, Q, Subquery
-from django.utils import timezone
+from django.db.models import OuterRef, Subquery
 
 from chatops_site.catalog.models import DeployTarget, Environment, Service
 from chatops_site.deploys import engine, freezes
@@ -42,17 +41,9 @@ class Pending:
     refusal: str
 
 
-def _newest(**conditions) -> Subquery:
-    newest = Deployment.objects.filter(target=OuterRef("pk"), **conditions)
-    order = ("-finished_at", "-id") if conditions else ("-requested_at", "-id")
-    return Subquery(newest.order_by(*order).values("pk")[:1])
-
-
-def current_versions(targets) -> dict[int, Deployment]:
-    """target id -> the deployment that runs there now, for many targets in two queries."""
-    ids = dict(targets.annotate(current_id=_newest(state=State.SUCCEEDED)).values_list("pk", "current_id"))
-    found = Deployment.objects.select_related("requested_by").in_bulk([pk for pk in ids.values() if pk])
-    return {target: found[pk] for target, pk in ids.items() if pk}
+def _latest() -> Subquery:
+    """The id of the target's last requested deployment, whatever became of it."""
+    return Subquery(Deployment.objects.filter(target=OuterRef("pk")).order_by("-requested_at", "-id").values("pk")[:1])
 
 
 def board(user) -> tuple[list[Environment], list[Row]]:
@@ -60,16 +51,11 @@ def board(user) -> tuple[list[Environment], list[Row]]:
     targets = list(
         scopes.targets_for(user)
         .select_related("service", "environment")
-        .annotate(current_id=_newest(state=State.SUCCEEDED), latest_id=_newest())
+        .annotate(current_id=engine.current_id(), latest_id=_latest())
     )
     wanted = {pk for t in targets for pk in (t.current_id, t.latest_id) if pk}
     deployments = Deployment.objects.select_related("requested_by").in_bulk(wanted)
-    locks = {
-        lock.target_id: lock
-        for lock in Lock.objects.filter(released_at=None)
-        .filter(Q(until=None) | Q(until__gt=timezone.now()))
-        .select_related("locked_by")
-    }
+    locks = engine.active_locks(targets)
     in_force = freezes.in_force()
     environments = list(Environment.objects.all())
     columns = {env.pk: i for i, env in enumerate(environments)}

@@ -94,7 +94,7 @@ def services(request):
         .distinct()
         .prefetch_related(Prefetch("targets", queryset=visible.select_related("environment")))
     )
-    current = board.current_versions(visible)
+    current = engine.current_deployments(visible)
     rows = [
         {
             "service": service,

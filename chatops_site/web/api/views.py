@@ -30,7 +30,7 @@ from chatops_site.catalog import rbac
 from chatops_site.catalog.models import Action, DeployTarget, Environment, Service
 from chatops_site.deploys import engine, freeze_edits
 from chatops_site.deploys.models import Deployment, Freeze, Lock
-from chatops_site.web import board, scopes
+from chatops_site.web import scopes
 from chatops_site.web.api import serializers as s
 from chatops_site.web.api.errors import Conflict, ErrorSerializer
 from chatops_site.web.api.filtering import FilterBackend
@@ -105,13 +105,8 @@ class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
 
 def _with_current_and_locks(targets: list[DeployTarget]) -> None:
     """Set `current` (what runs there now) and `lock` (the freeze in force) on each target, in three queries."""
-    current = board.current_versions(DeployTarget.objects.filter(pk__in=[t.pk for t in targets]))
-    locks = {
-        lock.target_id: lock
-        for lock in Lock.objects.filter(target__in=targets, released_at=None)
-        .filter(Q(until=None) | Q(until__gt=timezone.now()))
-        .select_related("locked_by")
-    }
+    current = engine.current_deployments(DeployTarget.objects.filter(pk__in=[t.pk for t in targets]))
+    locks = engine.active_locks(targets)
     for target in targets:  # not model fields: attributes of these rows that `TargetSerializer` reads
         setattr(target, "current", current.get(target.pk))  # noqa: B010
         setattr(target, "lock", locks.get(target.pk))  # noqa: B010
