@@ -1,7 +1,8 @@
 """The command engine: Invocation -> parse -> resolve identity -> authorize -> handle -> Reply.
 
 Every platform (Slack, Discord, console, web) calls `handle()`. It writes the `CommandRun` audit row
-for every command, whatever happens to it, before the answer leaves.
+for every command, whatever happens to it, before the answer leaves; while the database is not answering
+there is nowhere to write it, and the answer says so.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from bots.grammar import InvalidCommand, named, parse, resolve
@@ -28,6 +29,10 @@ from chatops_site.webhooks import events as webhooks
 log = logging.getLogger("chatops.commands")
 
 UMBRELLA = "ops"
+# The answer while the database is down, restarting or has cut the connection (see `handle`).
+UNREACHABLE = (
+    "ChatOps's database is not answering right now, so /{name} may not have gone through. Try again in a moment."
+)
 
 
 def split_umbrella(name: str, text: str) -> tuple[str, str]:
@@ -60,7 +65,12 @@ def identify(invocation: Invocation) -> User | None:
 
 def handle(invocation: Invocation) -> Reply:
     """Run one command and answer it; never raises. Its log lines, and its tasks', share one request id,
-    and when tracing is on its span (`command /<name>`) is the parent of theirs."""
+    and when tracing is on its span (`command /<name>`) is the parent of theirs.
+
+    A database that is not answering is answered too, in words every chat shows, rather than with an error
+    page the platform would show as its own failure. A commit cut short may still have gone through, so the
+    answer does not promise that nothing ran.
+    """
     started = time.monotonic()
     name, text = split_umbrella(clean(invocation.command), clean(invocation.text))
     with (
@@ -72,7 +82,11 @@ def handle(invocation: Invocation) -> Reply:
             request_id=rid,
         ),
     ):
-        return _handle(invocation, name, text, started)
+        try:
+            return _handle(invocation, name, text, started)
+        except (OperationalError, InterfaceError) as exc:
+            log.warning("/%s may not have run: the database is not answering (%s: %s)", name, type(exc).__name__, exc)
+            return Reply(UNREACHABLE.format(name=name[:32]))
 
 
 def _handle(invocation: Invocation, name: str, text: str, started: float) -> Reply:

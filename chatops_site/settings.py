@@ -120,8 +120,12 @@ TEMPLATES = [
     },
 ]
 
+# A connection is kept for a minute, and checked before a request or task uses it again: one the server
+# dropped (a restart, a cut connection) is replaced, instead of failing that request or losing that task.
 DATABASES = {
-    "default": dj_database_url.parse(env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'chatops.sqlite3'}"), conn_max_age=60)
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'chatops.sqlite3'}"), conn_max_age=60, conn_health_checks=True
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web server, queue workers and the console share one file: WAL lets readers run beside the

@@ -20,6 +20,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -166,14 +167,21 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-def stack(tmp_path, github, slack, redis_url) -> Iterator[Stack]:
+def postgres_url() -> str:
+    """The PostgreSQL server the stack makes its database on: the suite's, shared, unless a test brings its own."""
+    return SERVER
+
+
+@pytest.fixture
+def stack(tmp_path, github, slack, redis_url, postgres_url) -> Iterator[Stack]:
     """`make prod` (web) plus two qclusters on PostgreSQL and Redis, talking to the stubs."""
-    if not reachable("127.0.0.1", 5432):
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432; the fault tests need it")
+    server = urlsplit(postgres_url)
+    if not reachable(server.hostname or "127.0.0.1", server.port or 5432):
+        pytest.skip(f"PostgreSQL is not reachable on {server.netloc}; the fault tests need it")
     if not redis_reachable():
         pytest.skip("Redis is not reachable on 127.0.0.1:6379; the fault tests need it")
     name = f"chatops_faults_{os.getpid()}_{next(_names)}"
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+    with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name}")
         admin.execute(f"CREATE DATABASE {name}")
     port, logs = free_port(), tmp_path / "output.log"
@@ -182,7 +190,7 @@ def stack(tmp_path, github, slack, redis_url) -> Iterator[Stack]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_HTTPS": "true",
-        "DATABASE_URL": f"{SERVER}/{name}",
+        "DATABASE_URL": f"{postgres_url}/{name}",
         "REDIS_URL": redis_url,
         "CHATOPS_LOG_FORMAT": "json",
         "METRICS_BEARER_TOKEN": secrets.token_urlsafe(24),
@@ -212,7 +220,7 @@ def stack(tmp_path, github, slack, redis_url) -> Iterator[Stack]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    stack = Stack(env, f"{SERVER}/{name}", f"http://127.0.0.1:{port}", logs)
+    stack = Stack(env, f"{postgres_url}/{name}", f"http://127.0.0.1:{port}", logs)
     try:
 
         def healthy() -> bool:
@@ -231,7 +239,7 @@ def stack(tmp_path, github, slack, redis_url) -> Iterator[Stack]:
         stack.stop_clusters()
         _stop(make)
         print(logs.read_text(errors="replace")[-6000:])  # shown when a test fails
-        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+        with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 

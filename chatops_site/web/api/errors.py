@@ -2,14 +2,17 @@
 
 `rbac.Denied` is 403, `InvalidVersion` 400, `UnknownDeployment` 404 (also for one the caller may not see),
 and `DeployError` 409 (the request is understood, but the deployment's or the target's state refuses it:
-locked, already decided, not waiting...). Validation errors keep DRF's per-field messages under `errors`
-and sum them up in `detail`.
+locked, already decided, not waiting...). A database that is not answering (down, restarting, the connection
+cut) is 503, to try again, as chat commands say (`bots.command_engine`). Validation errors keep DRF's
+per-field messages under `errors` and sum them up in `detail`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, serializers
 from rest_framework.views import exception_handler
 
@@ -19,6 +22,8 @@ from chatops_site.deploys.versions import InvalidVersion
 from costs.periods import PeriodError
 from costs.reports import UnknownService
 
+log = logging.getLogger("chatops.api")
+
 
 class Conflict(exceptions.APIException):
     status_code = 409
@@ -26,8 +31,20 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class Unavailable(exceptions.APIException):
+    status_code = 503
+    default_detail = "The database is not answering right now; try again in a moment."
+    default_code = "unavailable"
+
+
 def _version_error(text: str) -> exceptions.ValidationError:
     return exceptions.ValidationError({"version": [text]})
+
+
+def _unavailable(text: str) -> Unavailable:
+    """The database's own words name its host and port: they go to the log, not to the caller."""
+    log.warning("API request not served: the database is not answering (%s)", text)
+    return Unavailable()
 
 
 DOMAIN_ERRORS: dict[type[Exception], Callable[[str], exceptions.APIException]] = {
@@ -37,6 +54,8 @@ DOMAIN_ERRORS: dict[type[Exception], Callable[[str], exceptions.APIException]] =
     InvalidVersion: _version_error,
     PeriodError: exceptions.ValidationError,
     UnknownService: exceptions.ValidationError,
+    OperationalError: _unavailable,
+    InterfaceError: _unavailable,
 }
 
 
