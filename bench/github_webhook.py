@@ -28,7 +28,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "github-webhooks"
+FIXTURES = ROOT / "tests" / "fixtures" / "github-webhooks"
 PAYLOADS = [
     "pull_request/opened.payload.json",
     "workflow_run/completed.payload.json",
