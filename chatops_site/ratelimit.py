@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from bots.models import CommandRun, Outcome
@@ -50,29 +50,31 @@ def parse_rate(text: str) -> Rate:
 def refusal(invocation: Invocation) -> Reply | None:
     """The "slow down" answer when this command goes over a limit; None when it may run.
 
-    Called in the command's transaction, after its own audit row is written, so that row counts.
+    Called in the command's transaction, after its own audit row is written, so that row counts. Both
+    counts are one query, since every command pays for it.
     """
     now = timezone.now()
+    user_rate = parse_rate(settings.CHATOPS_RATE_LIMIT)
+    workspace_rate = parse_rate(settings.CHATOPS_WORKSPACE_RATE_LIMIT)
     place = CommandRun.objects.filter(platform=invocation.platform, workspace=invocation.workspace).exclude(
         outcome=Outcome.RATE_LIMITED
     )
-    user_rate = parse_rate(settings.CHATOPS_RATE_LIMIT)
-    wait = _wait(place.filter(chat_user_id=invocation.chat_user_id), user_rate, now)
-    if wait:
-        return _slow_down(f"you sent more than {user_rate}", wait)
-    workspace_rate = parse_rate(settings.CHATOPS_WORKSPACE_RATE_LIMIT)
-    wait = _wait(place, workspace_rate, now)
-    if wait:
-        return _slow_down(f"this workspace sent more than {workspace_rate}", wait)
+    mine = Q(chat_user_id=invocation.chat_user_id)
+    counts = place.filter(received_at__gt=now - max(user_rate.period, workspace_rate.period)).aggregate(
+        user=Count("pk", filter=mine & Q(received_at__gt=now - user_rate.period)),
+        workspace=Count("pk", filter=Q(received_at__gt=now - workspace_rate.period)),
+    )
+    if counts["user"] > user_rate.limit:
+        return _slow_down(f"you sent more than {user_rate}", _wait(place.filter(mine), user_rate, now))
+    if counts["workspace"] > workspace_rate.limit:
+        return _slow_down(f"this workspace sent more than {workspace_rate}", _wait(place, workspace_rate, now))
     return None
 
 
 def _wait(runs: QuerySet, rate: Rate, now: datetime) -> float:
-    """Seconds until fewer than `rate.limit` of these runs are left in the window; 0 when within the rate."""
+    """Seconds until fewer than `rate.limit` of these runs are left in the window (they are over it)."""
     recent = runs.filter(received_at__gt=now - rate.period)
-    over = recent.count() - rate.limit
-    if over <= 0:
-        return 0.0
+    over = max(1, recent.count() - rate.limit)
     # The window must lose `over` runs, oldest first; the last of them leaves at its time + the period.
     leaves = recent.order_by("received_at").values_list("received_at", flat=True)[over - 1]
     return max(1.0, math.ceil((leaves + rate.period - now).total_seconds()))
