@@ -23,6 +23,9 @@ keepalive = 5
 # Our own middleware logs each request (JSON with its request id); gunicorn logs only its own news.
 accesslog = None
 errorlog = "-"
+# The control socket's default path is one per user account: a second gunicorn on the machine (a second
+# stack, a benchmark) would take it over. Nothing here uses `gunicornc`.
+control_socket_disable = True
 
 # Every worker writes its metrics into this directory and /metrics adds them up (prometheus-client's
 # multiprocess mode). It must be set before the app is imported, hence here; qclusters on the same
