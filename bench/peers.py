@@ -3,9 +3,10 @@
 Starts the product as production serves it (gunicorn, 2 workers x 8 threads, DEBUG off) with its qcluster on
 a scratch SQLite file and the ORM broker, and the peers `limit`, `bolt` and `floor` (with its own qcluster)
 under the same gunicorn settings, from a virtualenv of their own. Sends the same signed `/status` to each in
-interleaved rounds (P L B F P L B F ...) and prints requests/s and p50/p95/p99 per target with the product's
-ratios, then the product's `/deploy` against its own `/status`, and checks one `CommandRun` per accepted
-request. Then the end-to-end latencies, one command at a time: signed `/status` to its first follow-up at the
+interleaved rounds (P L B F P L B F ...) and prints per target requests/s, p50/p95/p99, and the CPU its
+processes (web server and queue workers) spent per request, with the product's ratios; then the product's
+`/deploy` against its own `/status`, and checks one `CommandRun` per accepted request. Then, on a fresh product
+each time, the end-to-end latencies, one command at a time: signed `/status` to its first follow-up at the
 `response_url`, and `/deploy` (simulated, no delay) to `dispatching`, with the ORM broker and again with Redis.
 
     python3 -m venv /tmp/peers && /tmp/peers/bin/pip install Django gunicorn slack_bolt slack_sdk django-q2 requests
@@ -36,7 +37,7 @@ from urllib.parse import urlencode
 
 import acks  # bench/acks.py, beside this file
 import requests
-from footprint import free_port
+from footprint import free_port, tree
 from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,19 @@ SECRET = secrets.token_urlsafe(16)
 TEAM = "TBENCH"
 GUNICORN = ["-w", "2", "--threads", "8", "-k", "gthread", "--log-level", "warning"]
 arrivals: dict[str, float] = {}  # response_url path -> when its first follow-up arrived
+servers: dict[str, list[int]] = {}  # base URL -> the processes (with their children) that serve it
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time used so far by these processes and their children (Linux's /proc)."""
+    ticks = 0
+    for pid in (each for root in pids for each in tree(root)):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class Sink(BaseHTTPRequestHandler):
@@ -164,6 +178,7 @@ def product(scratch: Path, redis_url: str = "") -> Iterator[tuple[str, dict[str,
         start([PYTHON, "manage.py", "qcluster"], ROOT, env, log),
     ]
     url = f"http://127.0.0.1:{port}"
+    servers[url] = [process.pid for process in processes]
     try:
         wait_healthy(url, processes)
         yield url, env
@@ -192,6 +207,9 @@ def peers(peers_python: str, scratch: Path, slack_api: str) -> Iterator[dict[str
         start([peers_python, "manage.py", "qcluster"], floor, floor_env, log),
     ]
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    for name, url in urls.items():
+        servers[url] = [process.pid for process in processes if str(ports[name]) in process.args[-2]]
+    servers[urls["floor"]].append(processes[-1].pid)  # the floor's qcluster
     try:
         for url in urls.values():
             wait_healthy(url, processes)
@@ -219,7 +237,7 @@ def figures(results: list[acks.Result], wall: float) -> dict[str, float]:
 def interleaved(slack: Slack, urls: dict[str, str], commands: dict[str, tuple[str, str]], count: int, args):
     """Send `count` requests to each target in rounds, one target after the other; figures per target."""
     results: dict[str, list[acks.Result]] = {name: [] for name in urls}
-    walls = dict.fromkeys(urls, 0.0)
+    walls, cpu = dict.fromkeys(urls, 0.0), dict.fromkeys(urls, 0.0)
     per_round = count // args.rounds
     offset = 0
     for _ in range(args.rounds):
@@ -231,20 +249,24 @@ def interleaved(slack: Slack, urls: dict[str, str], commands: dict[str, tuple[st
                 return acknowledged(slack.post(session, url, start_at + i, command, text))
 
             time.sleep(args.settle)
+            before = cpu_seconds(servers[url])
             batch, wall = acks.fire(send, per_round, args.concurrency)
+            time.sleep(args.settle)  # the queue's share of the batch is done by now
+            cpu[name] += cpu_seconds(servers[url]) - before
             results[name] += batch
             walls[name] += wall
             offset += per_round
-    return {name: figures(results[name], walls[name]) for name in urls}
+    return {name: {**figures(results[name], walls[name]), "cpu": cpu[name] * 1000 / count} for name in urls}
 
 
 def print_table(rows: dict[str, dict[str, float]], base: str) -> None:
-    print(f"  {'target':16} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}   vs {base}")
+    heading = f"{'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'CPU ms':>7}"
+    print(f"  {'target':16} {heading}   vs {base}")
     for name, row in rows.items():
         ratio = f"{rows[base]['rps'] / row['rps']:.2f}x req/s, p99 {rows[base]['p99'] / row['p99']:.2f}x"
         print(
             f"  {name:16} {row['rps']:8.1f} {row['p50']:8.1f} {row['p95']:8.1f} {row['p99']:8.1f} "
-            f"{row['errors']:7.0f}   {'' if name == base else ratio}"
+            f"{row['errors']:7.0f} {row['cpu']:7.1f}   {'' if name == base else ratio}"
         )
 
 
@@ -302,20 +324,6 @@ def end_to_end(slack: Slack, url: str, env: dict[str, str], samples: int) -> Non
     sequential("/deploy -> dispatching", samples, dispatched)
 
 
-def drain(env: dict[str, str]) -> None:
-    """Wait (up to 10 minutes) until every deployment the load asked for has ended."""
-    with sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///"), timeout=30) as db:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            left = db.execute(
-                "SELECT count(*) FROM deploys_deployment WHERE state IN ('queued', 'dispatching', 'running')"
-            ).fetchone()[0]
-            if not left:
-                return
-            time.sleep(1)
-    print("  (deployments still waiting after 10 minutes)")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--peers-python", required=True, help="python of a virtualenv with the peers' packages")
@@ -348,12 +356,10 @@ def main() -> int:
         )  # fmt: skip
         print_table(rows, "product /status")
         ok &= all(row["errors"] == 0 for row in rows.values())
-        drain(env)
-        print("\nend to end, one command at a time, ORM broker")
-        end_to_end(slack, url, env, args.samples)
-    with product(scratch, args.redis_url) as (url, env):
-        print("\nend to end, one command at a time, Redis broker")
-        end_to_end(slack, url, env, args.samples)
+    for broker, redis_url in (("ORM broker", ""), ("Redis broker", args.redis_url)):
+        with product(scratch, redis_url) as (url, env):
+            print(f"\nend to end, one command at a time, on an idle product, {broker}")
+            end_to_end(slack, url, env, args.samples)
     sink.shutdown()
     return 0 if ok else 1
 
