@@ -20,17 +20,18 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import psycopg
 import pytest
 import requests
+from slack_sdk.signature import SignatureVerifier
 
 from tests.github.conftest import SECRET, sign, workflow_run_payload
 from tests.ops.test_production import SERVER, _stop, free_port
 from tests.services import REDIS_URL, reachable, redis_reachable
 from tests.stubs.github_api import DISPATCHES, GitHubStub
-from tests.stubs.slack_api import BOT_TOKEN, SlackApi
+from tests.stubs.slack_api import BOT_TOKEN, TEAM, SlackApi
 
 ROOT = Path(__file__).resolve().parents[2]
 CHANNEL = "C0FAULTS"
@@ -271,3 +272,39 @@ def finish_runs(stack: Stack, github: GitHubStub, finished: set[int]) -> int:
         stack.deliver("workflow_run", workflow_run_payload(run))
         finished.add(run["id"])
     return len(fresh)
+
+
+def slash(stack: Stack, slack: SlackApi, command: str, text: str, trigger: str = "") -> requests.Response:
+    """A slash command as Slack sends it: form-encoded, signed with the stack's signing secret; `trigger`
+    (Slack's trigger_id) becomes the request id of its audit row."""
+    n = next(_names)
+    body = urlencode(
+        {
+            "team_id": TEAM,
+            "channel_id": "C0CHAT",
+            "user_id": "U0ALICE",
+            "user_name": "alice",
+            "command": command,
+            "text": text,
+            "response_url": f"{slack.url}/commands/{TEAM}/{n}/response-secret",
+            "trigger_id": trigger or f"{n}.{time.time_ns()}.trigger",
+        }
+    )
+    stamp = str(int(time.time()))
+    signature = SignatureVerifier(stack.env["SLACK_SIGNING_SECRET"]).generate_signature(timestamp=stamp, body=body)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": signature,
+        "X-Forwarded-Proto": "https",  # through the TLS proxy production sits behind
+    }
+    return requests.post(f"{stack.url}/slack/commands", data=body, headers=headers, timeout=30, allow_redirects=False)
+
+
+def acknowledged(answer: requests.Response) -> bool:
+    """Slack's normal answer: a 200, empty or the JSON message of the reply."""
+    if answer.status_code != 200:
+        return False
+    if not answer.content:
+        return True
+    return "json" in answer.headers.get("Content-Type", "") and "response_type" in answer.json()

@@ -11,21 +11,18 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from urllib.parse import urlencode
 
 import pytest
 import requests
-from slack_sdk.signature import SignatureVerifier
 
-from tests.faults.conftest import ENDED, Stack, until
+from tests.faults.conftest import ENDED, Stack, acknowledged, slash, until
 from tests.stubs.github_api import GitHubStub
-from tests.stubs.slack_api import TEAM, SlackApi
+from tests.stubs.slack_api import TEAM
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
 TARGETS = [("web-app", "dev"), ("web-app", "staging"), ("api", "dev"), ("api", "staging")]
 KILL = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
-_triggers = itertools.count(1)
 
 
 def simulated_targets(stack: Stack, github: GitHubStub) -> None:
@@ -39,41 +36,6 @@ def simulated_targets(stack: Stack, github: GitHubStub) -> None:
         "alice = get_user_model().objects.get(username='alice')\n"
         f"ChatIdentity.objects.create(platform='slack', workspace={TEAM!r}, chat_user_id='U0ALICE', user=alice)\n"
     )
-
-
-def slash(stack: Stack, slack: SlackApi, command: str, text: str) -> requests.Response:
-    """A slash command as Slack sends it: form-encoded, signed with the stack's signing secret."""
-    n = next(_triggers)
-    body = urlencode(
-        {
-            "team_id": TEAM,
-            "channel_id": "C0CHAT",
-            "user_id": "U0ALICE",
-            "user_name": "alice",
-            "command": command,
-            "text": text,
-            "response_url": f"{slack.url}/commands/{TEAM}/{n}/response-secret",
-            "trigger_id": f"{n}.{time.time_ns()}.trigger",
-        }
-    )
-    stamp = str(int(time.time()))
-    signature = SignatureVerifier(stack.env["SLACK_SIGNING_SECRET"]).generate_signature(timestamp=stamp, body=body)
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": signature,
-        "X-Forwarded-Proto": "https",  # through the TLS proxy production sits behind
-    }
-    return requests.post(f"{stack.url}/slack/commands", data=body, headers=headers, timeout=30, allow_redirects=False)
-
-
-def acknowledged(answer: requests.Response) -> bool:
-    """Slack's normal answer: a 200, empty or the JSON message of the reply."""
-    if answer.status_code != 200:
-        return False
-    if not answer.content:
-        return True
-    return "json" in answer.headers.get("Content-Type", "") and "response_type" in answer.json()
 
 
 def clear_error(answer: requests.Response) -> bool:

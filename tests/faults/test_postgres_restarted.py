@@ -15,15 +15,14 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 import pytest
 import requests
-from slack_sdk.signature import SignatureVerifier
 
-from tests.faults.conftest import ENDED, Stack, until
+from tests.faults import conftest as faults
+from tests.faults.conftest import ENDED, Stack, acknowledged, until
 from tests.faults.own_postgres import PostgresServer, own_postgres  # noqa: F401
-from tests.faults.test_postgres_connections_killed import TARGETS, acknowledged, simulated_targets
+from tests.faults.test_postgres_connections_killed import TARGETS, simulated_targets
 from tests.stubs.slack_api import TEAM, SlackApi
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
@@ -59,33 +58,9 @@ class Answer:
 
 
 def slash(stack: Stack, slack: SlackApi, command: str, text: str) -> Answer:
-    """A slash command as Slack sends it, form-encoded and signed, under a trigger id that names its audit row."""
-    n = next(_triggers)
-    trigger = f"restart-{n}"
-    body = urlencode(
-        {
-            "team_id": TEAM,
-            "channel_id": "C0CHAT",
-            "user_id": "U0ALICE",
-            "user_name": "alice",
-            "command": command,
-            "text": text,
-            "response_url": f"{slack.url}/commands/{TEAM}/{n}/response-secret",
-            "trigger_id": trigger,
-        }
-    )
-    stamp = str(int(time.time()))
-    signature = SignatureVerifier(stack.env["SLACK_SIGNING_SECRET"]).generate_signature(timestamp=stamp, body=body)
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": signature,
-        "X-Forwarded-Proto": "https",
-    }
-    sent = time.monotonic()
-    response = requests.post(
-        f"{stack.url}/slack/commands", data=body, headers=headers, timeout=30, allow_redirects=False
-    )
+    """A slash command under a trigger id that names its audit row, and when it was sent and answered."""
+    trigger, sent = f"restart-{next(_triggers)}", time.monotonic()
+    response = faults.slash(stack, slack, command, text, trigger)
     return Answer(trigger, f"{command} {text}", sent, time.monotonic(), response)
 
 
