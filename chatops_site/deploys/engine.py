@@ -252,6 +252,8 @@ def request_deploy(
         versions.check(version)  # typed into the admin or the catalog file: the same rule holds
     now = timezone.now()
     state = State.AWAITING_APPROVAL if environment.requires_approval else State.QUEUED
+    pinned = pinning.needs_pin(service.repository)
+    running = rollback_of if kind == Kind.ROLLBACK else current_deployment(target) if pinned else None
     with transaction.atomic():
         deployment = Deployment.objects.create(
             target=target,
@@ -262,15 +264,13 @@ def request_deploy(
             state=state,
             requested_at=now,
             queued_at=now if state == State.QUEUED else None,
-            pinning=pinning.needs_pin(service.repository),
+            pinning=pinned,
+            base_sha=pinning.shipped_sha(running) if pinned else "",
+            commit_sha=pinning.earlier_sha(target, version) if pinned and kind == Kind.ROLLBACK else "",
             override_reason=override,
             overridden=passed if override else "",
             by_watch=by_watch,
         )
-        if deployment.pinning:
-            deployment.base_sha = pinning.running_sha(deployment)
-            deployment.commit_sha = pinning.earlier_sha(deployment)
-            deployment.save(update_fields=["base_sha", "commit_sha"])
         requested = f"{kind} of {version} requested"
         if by_watch:
             requested += f" by the watch, as #{deployment.rollback_of_id} turned unhealthy"
@@ -632,6 +632,7 @@ def _let_through(
         target=target,
         version=version,
         commit_sha=commit,
+        base_sha=pinning.shipped_sha(current_deployment(target)),
         requested_by=user,
         source=Source.API,
         state=State.RUNNING,
@@ -640,8 +641,6 @@ def _let_through(
         started_at=now,
         provider_run_url=url,
     )
-    deployment.base_sha = pinning.running_sha(deployment)
-    deployment.save(update_fields=["base_sha"])
     _record(deployment, "", deployment.state, user, message)
     return deployment
 
@@ -715,9 +714,8 @@ def request_from_github(
             provider_run_id=run.run_id,
             provider_run_url=run.url,
             provider_data=run.data,
+            base_sha=pinning.shipped_sha(current_deployment(target)),
         )
-        deployment.base_sha = pinning.running_sha(deployment)
-        deployment.save(update_fields=["base_sha"])
         _record(deployment, "", state, None, held or f"deploy of {version} started on GitHub by {login}")
         _answer_github(deployment, held)
         if deployment.pinning:  # the commit is known; the pin fetches what it brings for the card

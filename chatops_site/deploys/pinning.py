@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from chatops_site.catalog.models import DeployTarget
 from chatops_site.deploys.models import Deployment, Kind, State
 from integrations.commits import CommitSource, UnknownRef, as_json, source_for
 from integrations.http import OutsideError
@@ -32,24 +33,17 @@ def needs_pin(repository: str) -> bool:
     return source_for(repository) is not None
 
 
-def running_sha(deployment: Deployment) -> str:
-    """The commit running on the deployment's target: where its commits to ship start."""
-    last = (
-        deployment.target.deployments.filter(state=State.SUCCEEDED)
-        .exclude(pk=deployment.pk)
-        .order_by("-finished_at", "-id")
-        .first()
-    )
-    if last is None:
+def shipped_sha(deployment: Deployment | None) -> str:
+    """The commit a deployment shipped (blank when unknown): for the one running on a target, where the next
+    deployment's commits to ship start."""
+    if deployment is None:
         return ""
-    return last.commit_sha or str(last.provider_data.get("head_sha") or "")
+    return deployment.commit_sha or str(deployment.provider_data.get("head_sha") or "")
 
 
-def earlier_sha(deployment: Deployment) -> str:
+def earlier_sha(target: DeployTarget, version: str) -> str:
     """For a rollback: the commit its version shipped last time it succeeded there, not where a tag points now."""
-    if deployment.kind != Kind.ROLLBACK:
-        return ""
-    succeeded = deployment.target.deployments.filter(state=State.SUCCEEDED, version=deployment.version)
+    succeeded = target.deployments.filter(state=State.SUCCEEDED, version=version)
     last = succeeded.exclude(commit_sha="").order_by("-finished_at", "-id").first()
     return last.commit_sha if last else ""
 
