@@ -261,7 +261,7 @@ def interleaved(slack: Slack, urls: dict[str, str], commands: dict[str, tuple[st
 
 def print_table(rows: dict[str, dict[str, float]], base: str) -> None:
     heading = f"{'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'CPU ms':>7}"
-    print(f"  {'target':16} {heading}   vs {base}")
+    print(f"  {'target':16} {heading}   {base} / this")
     for name, row in rows.items():
         ratio = f"{rows[base]['rps'] / row['rps']:.2f}x req/s, p99 {rows[base]['p99'] / row['p99']:.2f}x"
         print(
