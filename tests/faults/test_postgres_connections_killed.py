@@ -1,9 +1,10 @@
 """Every PostgreSQL connection of the stack killed, a few times, during a burst of Slack slash commands.
 
 Only the stack's own database's backends are terminated (`pg_terminate_backend`): the server is shared
-with other tests and is never restarted. Slack is answered either normally or with a clear error, never a
-traceback; no command is half-written (a deploy that said ok has its deployment, and each deployment one
-requesting command); and once the kills stop the stack serves again by itself and every deployment ends.
+with other tests and is never restarted. Slack gets a message it shows for every command, normally or
+"the database is not answering", never an error page; no command is half-written (a deploy that said ok
+has its deployment, and each deployment one requesting command); and once the kills stop the stack serves
+again by itself and every deployment ends.
 """
 
 from __future__ import annotations
@@ -36,10 +37,6 @@ def simulated_targets(stack: Stack, github: GitHubStub) -> None:
         "alice = get_user_model().objects.get(username='alice')\n"
         f"ChatIdentity.objects.create(platform='slack', workspace={TEAM!r}, chat_user_id='U0ALICE', user=alice)\n"
     )
-
-
-def clear_error(answer: requests.Response) -> bool:
-    return answer.status_code >= 500 and "Traceback" not in answer.text and 'File "' not in answer.text
 
 
 def test_postgres_connections_killed_mid_burst_half_write_nothing(stack, github, slack):
@@ -84,9 +81,9 @@ def test_postgres_connections_killed_mid_burst_half_write_nothing(stack, github,
     )
     assert killed > 0 and len(answers) >= 8
     assert not failures, failures
-    unclear = [(what, a.status_code, a.text[:500]) for what, a in answers if not (acknowledged(a) or clear_error(a))]
+    # Slack shows every answer, the engine's "the database is not answering" too: none is an error page.
+    unclear = [(what, a.status_code, a.text[:500]) for what, a in answers if not acknowledged(a)]
     assert not unclear, unclear
-    assert not [what for what, a in answers if "Traceback" in a.text]
 
     # Back by itself: the first command after the kills succeeds, as one that never saw them would.
     def served() -> requests.Response | None:
