@@ -148,6 +148,15 @@ class Stack:
     def states(self, ids: list[int]) -> dict[int, str]:
         return dict(self.rows("SELECT id, state FROM deploys_deployment WHERE id = ANY(%s)", ids))
 
+    def recover_lost_work(self) -> None:
+        """The minute sweep, as it runs once a lost task's lease is over (here on demand, a while ahead)."""
+        self.shell(
+            "from datetime import timedelta\n"
+            "from django.utils import timezone\n"
+            "from chatops_site.deploys import engine\n"
+            "engine.recover_lost_work(timezone.now() + timedelta(seconds=engine.DISPATCH_LEASE + 60))\n"
+        )
+
 
 @pytest.fixture
 def github() -> Iterator[GitHubStub]:
@@ -247,11 +256,28 @@ def stack(tmp_path, github, slack, redis_url, postgres_url) -> Iterator[Stack]:
 ENDED = ("succeeded", "failed", "timed_out", "cancelled", "expired", "rejected")
 
 
+def tag_versions(github: GitHubStub, versions: tuple[str, ...] = ("v1", "v2", "v3")) -> None:
+    """Tags on the head of every demo repository, so that the demo's deploys of them pin a commit."""
+    for repository in ("acme/web-app", "acme/api", "acme/worker"):
+        for version in versions:
+            github.tag(repository, version, github.head(repository))
+
+
+def simulated_targets(stack: Stack, github: GitHubStub, delay: str) -> None:
+    """The demo catalog on the simulated provider, each deploy taking `delay`; alice linked to Slack."""
+    tag_versions(github)
+    stack.shell(
+        f"from chatops_site.demo import seed_catalog; seed_catalog(delay={delay!r})\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from chatops_site.catalog.models import ChatIdentity\n"
+        "alice = get_user_model().objects.get(username='alice')\n"
+        f"ChatIdentity.objects.create(platform='slack', workspace={TEAM!r}, chat_user_id='U0ALICE', user=alice)\n"
+    )
+
+
 def github_targets(stack: Stack, github: GitHubStub, channel: str = "console:ops") -> None:
     """The demo catalog, its dev and staging targets deploying through acme's `deploy.yml` workflow."""
-    for repository in ("acme/web-app", "acme/api", "acme/worker"):
-        for version in ("v1", "v2", "v3"):
-            github.tag(repository, version, github.head(repository))
+    tag_versions(github)
     stack.shell(
         "from chatops_site.demo import seed_catalog; seed_catalog()\n"
         "from chatops_site.catalog.models import DeployTarget\n"

@@ -16,8 +16,7 @@ import time
 import pytest
 import requests
 
-from tests.faults.conftest import ENDED, Stack, acknowledged, slash, until
-from tests.stubs.github_api import GitHubStub
+from tests.faults.conftest import ENDED, acknowledged, simulated_targets, slash, until
 from tests.stubs.slack_api import TEAM
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
@@ -26,21 +25,8 @@ TARGETS = [("web-app", "dev"), ("web-app", "staging"), ("api", "dev"), ("api", "
 KILL = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
 
 
-def simulated_targets(stack: Stack, github: GitHubStub) -> None:
-    for repository in ("acme/web-app", "acme/api"):
-        for version in ("v1", "v2", "v3"):
-            github.tag(repository, version, github.head(repository))
-    stack.shell(
-        "from chatops_site.demo import seed_catalog; seed_catalog(delay='1s')\n"
-        "from django.contrib.auth import get_user_model\n"
-        "from chatops_site.catalog.models import ChatIdentity\n"
-        "alice = get_user_model().objects.get(username='alice')\n"
-        f"ChatIdentity.objects.create(platform='slack', workspace={TEAM!r}, chat_user_id='U0ALICE', user=alice)\n"
-    )
-
-
 def test_postgres_connections_killed_mid_burst_half_write_nothing(stack, github, slack):
-    simulated_targets(stack, github)
+    simulated_targets(stack, github, delay="1s")
     slack.route("POST", rf"/commands/{TEAM}/(?P<name>\d+)/[\w-]+", slack._response)
     database = stack.db.rsplit("/", 1)[1]
     answers: list[tuple[str, requests.Response]] = []
@@ -114,12 +100,7 @@ def test_postgres_connections_killed_mid_burst_half_write_nothing(stack, github,
     def ended() -> bool:
         # The minute sweep, as it runs once a lost task's lease is over (here on demand, a while ahead):
         # tasks whose worker lost its connection mid-way (a pin, a dispatch) are booked again.
-        stack.shell(
-            "from datetime import timedelta\n"
-            "from django.utils import timezone\n"
-            "from chatops_site.deploys import engine\n"
-            "engine.recover_lost_work(timezone.now() + timedelta(seconds=engine.DISPATCH_LEASE + 60))\n"
-        )
+        stack.recover_lost_work()
         return set(stack.states(ids).values()) <= set(ENDED)
 
     try:

@@ -20,9 +20,9 @@ import pytest
 import requests
 
 from tests.faults import conftest as faults
-from tests.faults.conftest import ENDED, Stack, acknowledged, until
+from tests.faults.conftest import ENDED, Stack, acknowledged, simulated_targets, until
 from tests.faults.own_postgres import PostgresServer, own_postgres  # noqa: F401
-from tests.faults.test_postgres_connections_killed import TARGETS, simulated_targets
+from tests.faults.test_postgres_connections_killed import TARGETS
 from tests.stubs.slack_api import TEAM, SlackApi
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
@@ -201,22 +201,12 @@ def assert_each_ends_once(stack: Stack, ids: list[int], seconds: float) -> None:
     assert dict(endings) == dict.fromkeys(ids, 1)
 
 
-def recover_lost_work(stack: Stack) -> None:
-    """The minute sweep, as it runs once a lost task's lease is over (here on demand, a while ahead)."""
-    stack.shell(
-        "from datetime import timedelta\n"
-        "from django.utils import timezone\n"
-        "from chatops_site.deploys import engine\n"
-        "engine.recover_lost_work(timezone.now() + timedelta(seconds=engine.DISPATCH_LEASE + 60))\n"
-    )
-
-
 def failed_tasks_since(stack: Stack, moment: datetime) -> list[tuple]:
     return stack.rows("SELECT func, name FROM django_q_task WHERE NOT success AND started >= %s", moment)
 
 
 def test_postgres_restarted_mid_burst_half_writes_nothing_and_serves_again(own_postgres, stack, github, slack):  # noqa: F811
-    simulated_targets(stack, github)
+    simulated_targets(stack, github, delay="1s")
     slack.route("POST", rf"/commands/{TEAM}/(?P<name>\d+)/[\w-]+", slack._response)
 
     token = api_token(stack)
@@ -227,7 +217,7 @@ def test_postgres_restarted_mid_burst_half_writes_nothing_and_serves_again(own_p
     assert deployments(stack, token).ok
     ids = assert_nothing_half_written(stack, answers)
     # What the outage lost is booked again by the sweep; this once is all it takes.
-    recover_lost_work(stack)
+    stack.recover_lost_work()
     assert_each_ends_once(stack, ids, 60)
 
     # Quiet, the stack keeps a connection per web thread and worker; the restart kills them all. Each

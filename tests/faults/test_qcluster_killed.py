@@ -69,12 +69,7 @@ def test_a_qcluster_killed_mid_burst_loses_no_deployment_and_doubles_no_run(stac
     stack.start_cluster()  # the supervisor brings the killed qcluster back
 
     # The sweep's first run after the lease ran out (its period plus the lease later) takes up the lost work.
-    stack.shell(
-        "from datetime import timedelta\n"
-        "from django.utils import timezone\n"
-        "from chatops_site.deploys import engine\n"
-        "engine.recover_lost_work(timezone.now() + timedelta(seconds=engine.DISPATCH_LEASE + 60))\n"
-    )
+    stack.recover_lost_work()
     until(lambda: set(stack.states(first).values()) == {"running"}, what="the lost dispatches to be taken up")
 
     finished: set[int] = set()

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.faults.conftest import ENDED, Stack, until
+from tests.faults.conftest import ENDED, simulated_targets, until
 from tests.ops.test_production import free_port
-from tests.stubs.github_api import GitHubStub
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -65,15 +64,8 @@ def redis_url(own_redis) -> str:
     return own_redis.url
 
 
-def simulated_targets(stack: Stack, github: GitHubStub) -> None:
-    for repository in ("acme/web-app", "acme/api"):
-        for version in ("v1", "v2", "v3"):
-            github.tag(repository, version, github.head(repository))
-    stack.shell("from chatops_site.demo import seed_catalog; seed_catalog(delay='2s')")
-
-
 def test_redis_restarted_mid_burst_loses_no_deployment(stack, github, own_redis):
-    simulated_targets(stack, github)
+    simulated_targets(stack, github, delay="2s")
     stack.deploy(*(f"/deploy {service} {env} v{n}" for n in (1, 2) for service, env in TARGETS))
     ids = [row[0] for row in stack.rows("SELECT id FROM deploys_deployment ORDER BY id")]
     until(lambda: "running" in stack.states(ids).values(), what="a deploy to run")
@@ -86,12 +78,7 @@ def test_redis_restarted_mid_burst_loses_no_deployment(stack, github, own_redis)
 
     def ended() -> bool:
         # The minute sweep, as it runs once a lost task's lease is over (here on demand, a while ahead).
-        stack.shell(
-            "from datetime import timedelta\n"
-            "from django.utils import timezone\n"
-            "from chatops_site.deploys import engine\n"
-            "engine.recover_lost_work(timezone.now() + timedelta(seconds=engine.DISPATCH_LEASE + 60))\n"
-        )
+        stack.recover_lost_work()
         return set(stack.states(ids).values()) <= set(ENDED)
 
     until(ended, 50, "every deployment to end")

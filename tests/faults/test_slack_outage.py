@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.faults.conftest import CHANNEL, Stack, until
+from tests.faults.conftest import CHANNEL, Stack, tag_versions, until
 from tests.stubs import Answer
 from tests.stubs.github_api import GitHubStub
 from tests.stubs.slack_api import SlackApi, arguments
@@ -56,8 +56,7 @@ class Outage:
 
 def slack_targets(stack: Stack, github: GitHubStub, delay: str) -> None:
     """The demo catalog, simulated targets telling a Slack channel (versions are pinned on GitHub)."""
-    for repository in ("acme/web-app", "acme/api"):
-        github.tag(repository, "v1", github.head(repository))
+    tag_versions(github, ("v1",))
     stack.shell(
         f"from chatops_site.demo import seed_catalog; seed_catalog(delay={delay!r})\n"
         "from chatops_site.catalog.models import DeployTarget\n"
