@@ -14,8 +14,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlencode
 
 import requests
+from slack_sdk.signature import SignatureVerifier
 
 Result = tuple[float, str]  # seconds, and "" or what went wrong
 
@@ -39,6 +41,20 @@ def link_users(platform: str, workspace: str, chat_user_ids: list[str], username
         ChatIdentity.objects.get_or_create(
             platform=platform, workspace=workspace, chat_user_id=chat_user_id, defaults={"user": user}
         )
+
+
+def post_slash(
+    session: requests.Session, url: str, verifier: SignatureVerifier, fields: dict[str, str]
+) -> requests.Response:
+    """A slash command to `url`'s /slack/commands as Slack sends it: form-encoded and signed."""
+    body = urlencode(fields)
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": verifier.generate_signature(timestamp=timestamp, body=body),
+    }
+    return session.post(f"{url}/slack/commands", data=body, headers=headers, timeout=30)
 
 
 def fire(post: Callable[[requests.Session, int], str], count: int, concurrency: int) -> tuple[list[Result], float]:

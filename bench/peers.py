@@ -33,7 +33,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlencode
 
 import acks  # bench/acks.py, beside this file
 import requests
@@ -88,7 +87,10 @@ class Slack:
         self.sink_url, self.verifier, self.run = sink_url, SignatureVerifier(SECRET), uuid.uuid4().hex[:8]
 
     def post(self, session: requests.Session, url: str, i: int, command: str, text: str = "") -> requests.Response:
-        body = urlencode(
+        return acks.post_slash(
+            session,
+            url,
+            self.verifier,
             {
                 "team_id": TEAM,
                 "channel_id": "CBENCH",
@@ -98,15 +100,8 @@ class Slack:
                 "text": text,
                 "response_url": f"{self.sink_url}/{self.run}-{i}",
                 "trigger_id": f"bench-{self.run}-{i}",
-            }
+            },
         )
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": self.verifier.generate_signature(timestamp=timestamp, body=body),
-        }
-        return session.post(f"{url}/slack/commands", data=body, headers=headers, timeout=30)
 
 
 def start(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen:

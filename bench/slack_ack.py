@@ -22,10 +22,8 @@ import argparse
 import os
 import sys
 import threading
-import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlencode
 
 import acks  # bench/acks.py, beside this file
 import requests
@@ -75,7 +73,10 @@ def main() -> int:
 
     def send(session: requests.Session, i: int) -> str:
         command, text = ("/deploy", "web-app dev") if i % 2 == 0 else ("/status", "")
-        body = urlencode(
+        response = acks.post_slash(
+            session,
+            args.url,
+            verifier,
             {
                 "team_id": TEAM,
                 "channel_id": "CBENCH",
@@ -85,15 +86,8 @@ def main() -> int:
                 "text": text,
                 "response_url": f"{sink_url}/{i}",
                 "trigger_id": f"bench-{run_id}-{i}",
-            }
+            },
         )
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": verifier.generate_signature(timestamp=timestamp, body=body),
-        }
-        response = session.post(f"{args.url}/slack/commands", data=body, headers=headers, timeout=30)
         return (
             "" if response.status_code == 200 and "response_type" in response.json() else f"HTTP {response.status_code}"
         )
