@@ -131,7 +131,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web server, queue workers and the console share one file: WAL lets readers run beside the
     # writer, IMMEDIATE takes the write lock at BEGIN so two writers queue instead of deadlocking.
     DATABASES["default"]["ENGINE"] = "chatops_site.sqlite"
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",
@@ -245,7 +244,8 @@ LOGGING = {
     },
     "loggers": {
         "chatops": {"handlers": ["console"], "level": env("CHATOPS_LOG_LEVEL", "INFO"), "propagate": False},
-        "django-q": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # One line per task queued and per task done: the same knob as ours.
+        "django-q": {"handlers": ["console"], "level": env("CHATOPS_LOG_LEVEL", "INFO"), "propagate": False},
         # Django's own handlers (the debug console, runserver's request lines with their query strings)
         # would write past the redaction; ours instead.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
