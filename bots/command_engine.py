@@ -7,19 +7,20 @@ there is nowhere to write it, and the answer says so.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from bots.grammar import InvalidCommand, named, parse, resolve
 from bots.models import CommandRun, Outcome
 from bots.registry import COMMANDS, Command, Context, find_command
 from bots.types import Invocation, Reply
-from chatops_site import logs, metrics, ratelimit, tracing
+from chatops_site import logs, metrics, ratelimit, sql, tracing
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import ChatIdentity
 from chatops_site.deploys.engine import DeployError
@@ -50,17 +51,30 @@ def clean(text: str) -> str:
 
 
 def identify(invocation: Invocation) -> User | None:
-    """The Django user linked to this chat account, or None."""
-    identity = (
-        ChatIdentity.objects.filter(
-            platform=invocation.platform, workspace=invocation.workspace, chat_user_id=invocation.chat_user_id
-        )
-        .select_related("user")
-        .first()
-    )
-    if identity is None or not identity.user.is_active:
+    """The active Django user linked to this chat account, or None.
+
+    Every command asks, so the statement is written once (`_identify_sql`) rather than built by the ORM on
+    each call, and the user is loaded from its row as the ORM would.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_identify_sql(), [invocation.platform, invocation.workspace, invocation.chat_user_id, True])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    return identity.user
+    return User.from_db(connection.alias, [field.attname for field in User._meta.concrete_fields], row)
+
+
+@functools.cache
+def _identify_sql() -> str:
+    columns = ", ".join(sql.column(User, field.name) for field in User._meta.concrete_fields)
+    account = " AND ".join(
+        f"{sql.column(ChatIdentity, field)} = %s" for field in ("platform", "workspace", "chat_user_id")
+    )
+    return (
+        f"SELECT {columns} FROM {sql.table(ChatIdentity)} JOIN {sql.table(User)} "  # noqa: S608  (see chatops_site/sql.py)
+        f"ON {sql.column(ChatIdentity, 'user')} = {sql.column(User, 'id')} "
+        f"WHERE {account} AND {sql.column(User, 'is_active')} = %s"
+    )
 
 
 def handle(invocation: Invocation) -> Reply:
