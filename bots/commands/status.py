@@ -7,7 +7,10 @@ sends the answer through the run's platform, so no chat answer ever waits on AWS
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from django.utils import timezone
 
 from bots.deployment_messages import watch_summary
 from bots.grammar import ENVIRONMENT, SERVICE, optional
@@ -53,10 +56,7 @@ def answer(run_id: int, service_id: int | None, environment_id: int | None) -> N
     """The task: build the status and send it to whoever asked."""
     run = CommandRun.objects.get(pk=run_id)
     try:
-        reply = build(
-            Service.objects.get(pk=service_id) if service_id else None,
-            Environment.objects.get(pk=environment_id) if environment_id else None,
-        )
+        reply = read_since(run.received_at, service_id, environment_id)
     except Exception:
         log.exception("/status failed (run %s)", run_id)
         reply = Reply(f"Something went wrong with /status; it has been logged as command run {run_id}.", final=True)
@@ -65,6 +65,33 @@ def answer(run_id: int, service_id: int | None, environment_id: int | None) -> N
         log.warning("/status: run %s came from %s, which is not configured here", run_id, run.platform)
         return
     platform.send(run, reply)
+
+
+# A status read is shared at most this long after it began, however clocks move.
+REUSED_FOR = timedelta(seconds=5)
+# The last status this process built for each question (service id, environment id): when its reads began,
+# and the answer.
+_last_read: dict[tuple[int | None, int | None], tuple[datetime, Reply]] = {}
+
+
+def read_since(received_at: datetime, service_id: int | None, environment_id: int | None) -> Reply:
+    """The status as read after `received_at`: the last one this process built, if its reads began later.
+
+    During an incident everyone types /status at once; each answer still reflects everything that happened
+    before its command arrived, while the queue worker reads the database once per moment rather than once
+    per command.
+    """
+    question = (service_id, environment_id)
+    last = _last_read.get(question)
+    began = timezone.now()
+    if last is not None and received_at < last[0] <= began < last[0] + REUSED_FOR:
+        return replace(last[1])
+    reply = build(
+        Service.objects.get(pk=service_id) if service_id else None,
+        Environment.objects.get(pk=environment_id) if environment_id else None,
+    )
+    _last_read[question] = (began, reply)
+    return replace(reply)
 
 
 def build(service: Service | None, environment: Environment | None) -> Reply:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from botocore.stub import Stubber
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from bots.command_engine import handle
 from bots.models import ConsoleMessage
@@ -145,6 +147,33 @@ def test_a_service_without_aws_resources_says_how_to_add_them(say):
         "No AWS resources are listed for worker: add them (`aws:` in the catalog file, or the admin) "
         "to see CPU and memory here.",
     ]
+
+
+def test_commands_that_arrived_before_a_read_share_it(no_aws, say, django_capture_on_commit_callbacks):
+    """A burst of /status is answered from one read, made after every one of them arrived."""
+    with django_capture_on_commit_callbacks() as queued:  # both tasks wait, as in a busy queue
+        first, second = (
+            handle(Invocation.from_line("/status web-app", platform="console", workspace="local", chat_user_id=who))
+            for who in ("carol", "alice")
+        )
+    queued[0]()
+
+    with CaptureQueriesContext(connection) as reads:
+        queued[1]()
+
+    assert answer_to(first) == answer_to(second)
+    assert not any("deploys_deployment" in query["sql"] for query in reads.captured_queries)
+
+
+def test_a_command_after_a_change_never_gets_a_read_from_before_it(no_aws, say):
+    """The status a command gets was read after it arrived, so it shows what happened before it."""
+    before = answer_to(say("carol", "/status web-app"))
+    say("alice", "/deploy web-app dev v7")
+
+    after = answer_to(say("carol", "/status web-app"))
+
+    assert "nothing deployed yet" in before.splitlines()[1]
+    assert after.splitlines()[1].startswith("  dev        v7  (#")
 
 
 @pytest.fixture
