@@ -265,7 +265,10 @@ Q_CLUSTER = {
     "retry": 120,
     "max_attempts": 3,
     "ack_failures": True,
-    "save_limit": 1000,
+    # Failed tasks are kept (the admin's "Failed tasks"); a task that succeeded leaves its log line and its
+    # effects. Keeping successes too would cost every task a read of all those kept (django-q2 prunes them
+    # that way), a queue worker's biggest cost per chat command with a thousand kept.
+    "save_limit": -1,
     "catch_up": False,
     "label": "Background tasks",
 }
