@@ -84,6 +84,7 @@ def _claim_response_url(run: CommandRun) -> bool:
     """Take one use of the run's response_url, if it has one left and has not expired."""
     if run.received_at <= timezone.now() - RESPONSE_URL_LIFETIME:
         return False
-    SlackResponseUrl.objects.get_or_create(run=run)
+    if SlackResponseUrl.objects.get_or_create(run=run, defaults={"uses": 1})[1]:
+        return True  # the first use, the common case: one write
     claimed = SlackResponseUrl.objects.filter(run=run, uses__lt=RESPONSE_URL_USES).update(uses=F("uses") + 1)
     return claimed == 1
