@@ -2,9 +2,10 @@
 
 Starts the product as production serves it (gunicorn, 2 workers x 8 threads, DEBUG off) with its qcluster on
 a scratch SQLite file and the ORM broker, and the peers `limit`, `bolt` and `floor` (with its own qcluster)
-under the same gunicorn settings, from a virtualenv of their own. Sends the same signed `/status` to each in
-interleaved rounds (P L B F P L B F ...) and prints per target requests/s, p50/p95/p99, and the CPU its
-processes (web server and queue workers) spent per request, with the product's ratios; then the product's
+under the same gunicorn settings, from a virtualenv of their own. After uncounted requests to each (a
+process's first requests and tasks load code), sends the same signed `/status` to each in interleaved rounds
+(P L B F P L B F ...) and prints per target requests/s, p50/p95/p99, and the CPU its processes (web server
+and queue workers) spent per request, with the product's ratios; then the product's
 `/deploy` against its own `/status`, and checks one `CommandRun` per accepted request. Then, on a fresh product
 each time, the end-to-end latencies, one command at a time: signed `/status` to its first follow-up at the
 `response_url`, and `/deploy` (simulated, no delay) to `dispatching`, with the ORM broker and again with Redis.
@@ -235,6 +236,12 @@ def interleaved(slack: Slack, urls: dict[str, str], commands: dict[str, tuple[st
     walls, cpu = dict.fromkeys(urls, 0.0), dict.fromkeys(urls, 0.0)
     per_round = count // args.rounds
     offset = 0
+    counted, slack.run = slack.run, f"warm-{uuid.uuid4().hex[:8]}"
+    for name, url in urls.items():  # each process's first requests and tasks load code: not counted
+        command, text = commands[name]
+        acks.fire(lambda session, i, url=url, c=command, t=text: acknowledged(slack.post(session, url, i, c, t)),
+                  args.warm_up, args.concurrency)  # fmt: skip
+    slack.run = counted
     for _ in range(args.rounds):
         for name, url in urls.items():
             command, text = commands[name]
@@ -325,6 +332,7 @@ def main() -> int:
     parser.add_argument("-n", "--requests", type=int, default=2000, help="signed /status per target")
     parser.add_argument("-c", "--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds the requests are cut into")
+    parser.add_argument("--warm-up", type=int, default=100, help="uncounted requests per target before the rounds")
     parser.add_argument("--settle", type=float, default=1.0, help="seconds of rest before each batch")
     parser.add_argument("--samples", type=int, default=100, help="commands per end-to-end latency")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
