@@ -6,6 +6,7 @@ import difflib
 import shlex
 from dataclasses import dataclass
 
+from chatops_site import sql
 from chatops_site.catalog.models import Environment, Service
 
 
@@ -127,7 +128,7 @@ def resolve(args: tuple[Arg, ...], values: dict[str, str]) -> dict:
 
 
 def _lookup(model, label: str, name: str):
-    found = model.objects.filter(name=name.lower()).first()
+    found = sql.get(model, name=name.lower())
     if found is not None:
         return found
     names = list(model.objects.values_list("name", flat=True))

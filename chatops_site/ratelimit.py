@@ -64,7 +64,7 @@ def refusal(invocation: Invocation) -> Reply | None:
     now = timezone.now()
     user_rate = parse_rate(settings.CHATOPS_RATE_LIMIT)
     workspace_rate = parse_rate(settings.CHATOPS_WORKSPACE_RATE_LIMIT)
-    since = CommandRun._meta.get_field("received_at").get_db_prep_value  # type: ignore[union-attr]
+    since = CommandRun._meta.get_field("received_at").get_db_prep_value
     with connection.cursor() as cursor:
         cursor.execute(
             _counts_sql(),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
 from django.db.models import Model, Q, QuerySet
 
+from chatops_site import sql
 from chatops_site.catalog.models import Environment, Grant, Service, action_label
 
 # Whoever asks: a user, the anonymous visitor of a web page, or a chat account linked to nobody.
@@ -26,16 +29,30 @@ def may(user: Someone, action: str, service: Service | None = None, environment:
     """True when a grant covers the action on that service and environment.
 
     A blank service or environment on the grant means "all"; a blank argument here means "any":
-    `may(carol, "view")` asks whether carol may view anything at all.
+    `may(carol, "view")` asks whether carol may view anything at all. Commands ask on every request, so
+    the statement is written out once per shape (`_may_sql`) rather than built by the ORM each time.
     """
     if not isinstance(user, User) or not user.is_active:
         return False
-    grants = _grants(user, action)
-    if service is not None:
-        grants = grants.filter(Q(service=None) | Q(service=service))
-    if environment is not None:
-        grants = grants.filter(Q(environment=None) | Q(environment=environment))
-    return grants.exists()
+    scope = [place.pk for place in (service, environment) if place is not None]
+    with connection.cursor() as cursor:
+        cursor.execute(_may_sql(service is not None, environment is not None), [action, user.pk, user.pk, *scope])
+        return cursor.fetchone() is not None
+
+
+@functools.cache
+def _may_sql(for_service: bool, for_environment: bool) -> str:
+    """A grant of the action to the user or to one of the user's groups, covering the service and environment."""
+    grant = functools.partial(sql.column, Grant)
+    member = get_user_model().groups.through
+    groups = f"SELECT {sql.column(member, 'group')} FROM {sql.table(member)} WHERE {sql.column(member, 'user')} = %s"  # noqa: S608
+    covers = [f"{grant('action')} = %s", f"({grant('user')} = %s OR {grant('group')} IN ({groups}))"]
+    covers += [
+        f"({grant(field)} IS NULL OR {grant(field)} = %s)"
+        for field, asked in (("service", for_service), ("environment", for_environment))
+        if asked
+    ]
+    return f"SELECT 1 FROM {sql.table(Grant)} WHERE {' AND '.join(covers)} LIMIT 1"  # noqa: S608  (see chatops_site/sql.py)
 
 
 def require(user: Someone, action: str, service: Service | None = None, environment: Environment | None = None) -> None:

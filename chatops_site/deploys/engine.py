@@ -26,7 +26,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django_q.conf import Conf
 
-from chatops_site import metrics, queue, tracing
+from chatops_site import metrics, queue, sql, tracing
 from chatops_site.catalog import rbac
 from chatops_site.catalog.models import Action, DeployTarget, Environment, Service
 from chatops_site.deploys import freezes, pinning, versions
@@ -96,13 +96,12 @@ class AwaitingApproval(DeployError):
 
 
 def find_target(service: Service, environment: Environment) -> DeployTarget:
-    try:
-        return DeployTarget.objects.select_related("service", "environment").get(
-            service=service, environment=environment
-        )
-    except DeployTarget.DoesNotExist:
+    target = sql.get(DeployTarget, service=service, environment=environment)  # every deploy asks: see sql.py
+    if target is None:
         envs = ", ".join(t.environment.name for t in service.targets.select_related("environment")) or "nowhere yet"
-        raise DeployError(f"{service.name} has no {environment.name} target (it deploys to: {envs}).") from None
+        raise DeployError(f"{service.name} has no {environment.name} target (it deploys to: {envs}).")
+    target.service, target.environment = service, environment
+    return target
 
 
 def _live_locks() -> QuerySet[Lock]:
@@ -112,6 +111,8 @@ def _live_locks() -> QuerySet[Lock]:
 
 
 def active_lock(target: DeployTarget) -> Lock | None:
+    if not sql.exists(Lock, target=target, released_at=None):  # every deploy asks, and mostly hears no (sql.py)
+        return None
     return _live_locks().filter(target=target).first()
 
 

@@ -15,6 +15,7 @@ from croniter import croniter
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from chatops_site import sql
 from chatops_site.catalog.models import DeployTarget
 from chatops_site.deploys.models import Freeze, Kind
 from chatops_site.durations import format_duration
@@ -113,6 +114,8 @@ def holding(
     target: DeployTarget, kind: str = Kind.DEPLOY, moment: datetime | None = None
 ) -> tuple[Freeze, Window] | None:
     """The freeze that holds the target now (the one ending last, when several do), or None."""
+    if not sql.exists(Freeze.environments.through, environment=target.environment_id):  # mostly none (sql.py)
+        return None
     candidates = Freeze.objects.filter(environments=target.environment_id)
     if kind == Kind.ROLLBACK:
         candidates = candidates.filter(rollbacks=False)

@@ -59,7 +59,7 @@ def heard() -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(_heard_sql(), [True])
         rows = cursor.fetchall()
-    return {kind for (value,) in rows for kind in events.from_db_value(value, None, connection) or []}  # type: ignore[attr-defined]
+    return {kind for (value,) in rows for kind in events.from_db_value(value, None, connection) or []}  # type: ignore[arg-type]
 
 
 @functools.cache
