@@ -129,7 +129,7 @@ def _handle(invocation: Invocation, name: str, text: str, started: float) -> Rep
     with transaction.atomic():
         try:
             with transaction.atomic():
-                run.save()
+                sql.insert(run)  # every command writes it: a statement written once (sql.py)
         except IntegrityError:  # the platform sent this request before: answer as we did then
             seen = CommandRun.objects.filter(platform=invocation.platform, request_id=invocation.request_id).first()
             return Reply(seen.reply, public=seen.reply_public, run_id=seen.pk) if seen else Reply("")
@@ -205,15 +205,7 @@ def _unlinked(invocation: Invocation) -> str:
 
 
 # What a command's answer changes on its audit row, which is inserted before the command runs.
-FINISHED_FIELDS = [
-    "deployment",
-    "reply",
-    "reply_public",
-    "outcome",
-    "error",
-    "finished_at",
-    "duration_ms",
-]
+FINISHED_FIELDS = ("deployment", "reply", "reply_public", "outcome", "error", "finished_at", "duration_ms")
 
 
 def _finish(run: CommandRun, reply: Reply, outcome: str, error: str, started: float) -> None:
@@ -223,6 +215,6 @@ def _finish(run: CommandRun, reply: Reply, outcome: str, error: str, started: fl
     run.error = error
     run.finished_at = timezone.now()
     run.duration_ms = int((time.monotonic() - started) * 1000)
-    run.save(update_fields=FINISHED_FIELDS)
+    sql.update(run, FINISHED_FIELDS)
     metrics.command_finished(run)
     webhooks.command_finished(run)

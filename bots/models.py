@@ -62,9 +62,9 @@ class CommandRun(models.Model):
             models.Index(fields=["service", "-received_at"]),
             models.Index(fields=["command", "-received_at"]),
             models.Index(fields=["outcome", "-received_at"]),
-            # Rate limits count a workspace's and a chat user's recent commands.
-            models.Index(fields=["platform", "workspace", "received_at"]),
-            models.Index(fields=["platform", "workspace", "chat_user_id", "received_at"]),
+            # Rate limits count a workspace's and a chat user's recent commands, from the index alone.
+            models.Index(fields=["platform", "workspace", "received_at", "outcome"]),
+            models.Index(fields=["platform", "workspace", "chat_user_id", "received_at", "outcome"]),
             # A Slack channel without its workspace is taken to be where its last command came from.
             models.Index(fields=["platform", "channel", "-received_at"]),
         ]

@@ -55,3 +55,43 @@ def exists(model: type[Model], **equals: Any) -> bool:
 def _exists_sql(model: type[Model], fields: tuple[tuple[str, bool], ...]) -> str:
     equal = " AND ".join(f"{column(model, field)} {'IS NULL' if null else '= %s'}" for field, null in fields)
     return f"SELECT 1 FROM {table(model)} WHERE {equal} LIMIT 1"  # noqa: S608  (names only, see above)
+
+
+def insert(obj: Model) -> None:
+    """Write a new row as `obj.save()` would (defaults, conversions; no signals), and set its key."""
+    model = type(obj)
+    fields = _written(model)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _insert_sql(model), [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+        )
+        obj.pk = cursor.fetchone()[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+
+
+def update(obj: Model, names: tuple[str, ...]) -> None:
+    """Write these fields of a saved row, as `obj.save(update_fields=...)` would."""
+    fields = [cast(Field, obj._meta.get_field(name)) for name in names]
+    values = [field.get_db_prep_save(field.pre_save(obj, False), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(type(obj), names), [*values, obj.pk])
+
+
+def _written(model: type[Model]) -> list[Field]:
+    """The fields an insert writes: all but a key the database numbers."""
+    return [field for field in model._meta.concrete_fields if not (field.primary_key and field.db_returning)]
+
+
+@functools.cache
+def _insert_sql(model: type[Model]) -> str:
+    names = ", ".join(connection.ops.quote_name(str(field.column)) for field in _written(model))
+    values = ", ".join(["%s"] * len(_written(model)))
+    key = column(model, model._meta.pk.name)
+    return f"INSERT INTO {table(model)} ({names}) VALUES ({values}) RETURNING {key}"  # noqa: S608  (names only)
+
+
+@functools.cache
+def _update_sql(model: type[Model], names: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(str(cast(Field, model._meta.get_field(name)).column))} = %s" for name in names)
+    return f"UPDATE {table(model)} SET {assignments} WHERE {column(model, model._meta.pk.name)} = %s"  # noqa: S608  (names only)
