@@ -30,9 +30,10 @@ from chatops_site.webhooks import events as webhooks
 log = logging.getLogger("chatops.commands")
 
 UMBRELLA = "ops"
-# The answer while the database is down, restarting or has cut the connection (see `handle`).
+# The answer while the database is down, restarting or has cut the connection (see `handle`), wherever it
+# is given: {what} is the command ("/deploy"), or what else was asked ("your click", "your request").
 UNREACHABLE = (
-    "ChatOps's database is not answering right now, so /{name} may not have gone through. Try again in a moment."
+    "ChatOps's database is not answering right now, so {what} may not have gone through. Try again in a moment."
 )
 
 
@@ -100,7 +101,7 @@ def handle(invocation: Invocation) -> Reply:
             return _handle(invocation, name, text, started)
         except (OperationalError, InterfaceError) as exc:
             log.warning("/%s may not have run: the database is not answering (%s: %s)", name, type(exc).__name__, exc)
-            return Reply(UNREACHABLE.format(name=name[:32]))
+            return Reply(UNREACHABLE.format(what=f"/{name[:32]}"))
 
 
 def _handle(invocation: Invocation, name: str, text: str, started: float) -> Reply:

@@ -99,6 +99,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A view that meets a database not answering says so in a form its client shows (outage.py).
+    "chatops_site.outage.OutageMiddleware",
 ]
 
 ROOT_URLCONF = "chatops_site.urls"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import OperationalError
+from django.db.backends.utils import CursorWrapper
 
 from bots.command_engine import handle
 from bots.platforms.console import WORKSPACE
@@ -57,6 +61,24 @@ def api_key(db):
         return ApiToken.issue(user, name)[1]
 
     return make
+
+
+@pytest.fixture
+def database_down(db):
+    """`back = database_down()`: from then on every SQL statement fails as when PostgreSQL restarts or cuts
+    the connection, until `back()` or the end of the test."""
+    patched = pytest.MonkeyPatch()
+
+    def cut(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    def down() -> Callable[[], None]:
+        patched.setattr(CursorWrapper, "execute", cut)
+        patched.setattr(CursorWrapper, "executemany", cut)
+        return patched.undo
+
+    yield down
+    patched.undo()  # before the test's transaction is rolled back
 
 
 @pytest.fixture

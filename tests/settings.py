@@ -1,10 +1,12 @@
 """Test settings: the real settings, with tasks run inline and a test database other processes can open."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 from chatops_site.settings import *  # noqa: F403
-from chatops_site.settings import DATABASES, Q_CLUSTER
+from chatops_site.settings import CACHES, DATABASES, Q_CLUSTER
 
 # django-q2 reads this once at import: every async_task runs synchronously in the test process.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
@@ -12,6 +14,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CHATOPS_SIMULATED_DELAY = 0.0
 # A developer's demo repositories (`make run`) never reach the tests: those that use one make their own.
 CHATOPS_GIT_REPOSITORIES = ""
+
+# Each test process keeps its own files cache: the Slack fixtures clear it before every test, which must not
+# empty it under a test running in the other pytest-xdist process (a "not asked again" or a count forgotten).
+if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+    CACHES["default"]["LOCATION"] = os.path.join(tempfile.gettempdir(), f"chatops-test-cache-{os.getpid()}")
+    atexit.register(shutil.rmtree, CACHES["default"]["LOCATION"], ignore_errors=True)
 
 if DATABASES["default"]["ENGINE"] == "chatops_site.sqlite":
     # A file, not memory, so the end-to-end test's qcluster process sees the same database.

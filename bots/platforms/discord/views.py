@@ -27,7 +27,7 @@ from bots.platforms.discord.autocomplete import choices
 from bots.platforms.discord.commands import typed
 from bots.platforms.discord.rendering import CONFIRM, Callback, answer, confirmation, pressed, private, render
 from bots.types import Invocation
-from chatops_site import metrics
+from chatops_site import metrics, outage
 
 log = logging.getLogger("chatops.discord")
 
@@ -43,6 +43,17 @@ class InvalidRequest(Exception):
         self.reason = reason
 
 
+def _outage(request: HttpRequest) -> JsonResponse:
+    """Met by a command, a click or suggestions: the engine's words, privately; no suggestions."""
+    interaction = json.loads(request.body)  # verified before anything read the database
+    if interaction.get("type") == 4:
+        return JsonResponse({"type": Callback.AUTOCOMPLETE_RESULT, "data": {"choices": []}})
+    name = str((interaction.get("data") or {}).get("name", ""))[:32]
+    what = f"/{name}" if interaction.get("type") == 2 and name else "your click"
+    return JsonResponse(private(command_engine.UNREACHABLE.format(what=what)))
+
+
+@outage.answer_with(_outage)
 @csrf_exempt
 @require_POST
 def interactions(request: HttpRequest) -> JsonResponse:

@@ -8,6 +8,8 @@ import json
 from chatops_site.catalog.models import Environment, Service
 
 CALLBACK_ID = "deploy"
+# The block ids of the modal's inputs, in the order they show; an error for the whole form goes under the first.
+FIELDS = ("service", "env", "version", "override")
 # Slack shows at most 100 options in a static select, each label at most 75 characters.
 MAX_OPTIONS = 100
 
@@ -69,7 +71,7 @@ def submitted(view: dict) -> tuple[dict[str, str], str]:
     """The values typed into the modal (service, env, version) and the channel it was opened in."""
     state = (view.get("state") or {}).get("values") or {}
     values = {}
-    for block_id in ("service", "env", "version", "override"):
+    for block_id in FIELDS:
         element = (state.get(block_id) or {}).get("value") or {}
         chosen = (element.get("selected_option") or {}).get("value") if "selected_option" in element else None
         values[block_id] = str(chosen if chosen is not None else element.get("value") or "").strip()

@@ -28,8 +28,8 @@ from bots.platforms.slack import blocks, modal, tasks
 from bots.platforms.slack.api import SlackError
 from bots.platforms.slack.identity import link_by_email
 from bots.platforms.slack.install import InstallError, authorize_url, complete, consume_state
-from bots.types import Invocation
-from chatops_site import metrics
+from bots.types import Invocation, Reply
+from chatops_site import metrics, outage
 
 log = logging.getLogger("chatops.slack")
 
@@ -82,6 +82,13 @@ def _handled(request_id: str) -> bool:
 # Slash commands
 
 
+def _command_outage(request: HttpRequest) -> HttpResponse:
+    """Met outside the engine (opening the modal reads the catalog): the engine's words for the command."""
+    name, _ = command_engine.split_umbrella(request.POST.get("command", ""), "")
+    return JsonResponse(blocks.acknowledgement(Reply(command_engine.UNREACHABLE.format(what=f"/{name[:32]}"))))
+
+
+@outage.answer_with(_command_outage)
 @slack_request
 def commands(request: HttpRequest) -> HttpResponse:
     form = request.POST
@@ -112,6 +119,18 @@ def commands(request: HttpRequest) -> HttpResponse:
 # Buttons and the deploy modal
 
 
+def _interaction_outage(request: HttpRequest) -> HttpResponse:
+    """The modal shows the words under its first field and stays open to submit again. A click's answer
+    carries no message (Slack reads none there): a bare acknowledgement leaves the clicked message and
+    its buttons as they were, to click again."""
+    payload = json.loads(request.POST["payload"])  # the view read it before the database
+    if payload.get("type") == "view_submission":
+        text = command_engine.UNREACHABLE.format(what="/deploy")
+        return JsonResponse({"response_action": "errors", "errors": {modal.FIELDS[0]: text}})
+    return _ack()
+
+
+@outage.answer_with(_interaction_outage)
 @slack_request
 def interactions(request: HttpRequest) -> HttpResponse:
     try:
@@ -197,6 +216,12 @@ def _submit(payload: dict) -> HttpResponse:
 # Events API
 
 
+def _retry_later(request: HttpRequest) -> HttpResponse:
+    """Slack delivers an event again when the answer is not a 2xx: it runs once the database is back."""
+    return HttpResponse("the database is not answering; deliver this event again later", status=503)
+
+
+@outage.answer_with(_retry_later)
 @slack_request
 def events(request: HttpRequest) -> HttpResponse:
     try:
