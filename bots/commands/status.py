@@ -79,7 +79,8 @@ def read_since(received_at: datetime, service_id: int | None, environment_id: in
 
     During an incident everyone types /status at once; each answer still reflects everything that happened
     before its command arrived, while the queue worker reads the database once per moment rather than once
-    per command.
+    per command. (Arrival is the web server's clock, the read's the worker's: the same machine's, or clocks
+    kept in step.)
     """
     question = (service_id, environment_id)
     last = _last_read.get(question)
