@@ -25,16 +25,12 @@ from chatops_site.catalog import rbac
 from chatops_site.catalog.models import ChatIdentity
 from chatops_site.deploys.engine import DeployError
 from chatops_site.deploys.versions import InvalidVersion
+from chatops_site.outage import UNREACHABLE
 from chatops_site.webhooks import events as webhooks
 
 log = logging.getLogger("chatops.commands")
 
 UMBRELLA = "ops"
-# The answer while the database is down, restarting or has cut the connection (see `handle`), wherever it
-# is given: {what} is the command ("/deploy"), or what else was asked ("your click", "your request").
-UNREACHABLE = (
-    "ChatOps's database is not answering right now, so {what} may not have gone through. Try again in a moment."
-)
 
 
 def split_umbrella(name: str, text: str) -> tuple[str, str]:

@@ -18,9 +18,13 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-from bots.command_engine import UNREACHABLE
-
 log = logging.getLogger("chatops.outage")
+
+# What every client is told while the database is down, restarting or has cut the connection, the chat
+# command engine included: {what} is the command ("/deploy"), or what else was asked ("your click").
+UNREACHABLE = (
+    "ChatOps's database is not answering right now, so {what} may not have gone through. Try again in a moment."
+)
 
 Answer = Callable[[HttpRequest], HttpResponse]
 View = TypeVar("View", bound=Callable[..., HttpResponse])

@@ -50,7 +50,7 @@ def _outage(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"type": Callback.AUTOCOMPLETE_RESULT, "data": {"choices": []}})
     name = str((interaction.get("data") or {}).get("name", ""))[:32]
     what = f"/{name}" if interaction.get("type") == 2 and name else "your click"
-    return JsonResponse(private(command_engine.UNREACHABLE.format(what=what)))
+    return JsonResponse(private(outage.UNREACHABLE.format(what=what)))
 
 
 @outage.answer_with(_outage)

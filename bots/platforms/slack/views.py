@@ -85,7 +85,7 @@ def _handled(request_id: str) -> bool:
 def _command_outage(request: HttpRequest) -> HttpResponse:
     """Met outside the engine (opening the modal reads the catalog): the engine's words for the command."""
     name, _ = command_engine.split_umbrella(request.POST.get("command", ""), "")
-    return JsonResponse(blocks.acknowledgement(Reply(command_engine.UNREACHABLE.format(what=f"/{name[:32]}"))))
+    return JsonResponse(blocks.acknowledgement(Reply(outage.UNREACHABLE.format(what=f"/{name[:32]}"))))
 
 
 @outage.answer_with(_command_outage)
@@ -125,7 +125,7 @@ def _interaction_outage(request: HttpRequest) -> HttpResponse:
     its buttons as they were, to click again."""
     payload = json.loads(request.POST["payload"])  # the view read it before the database
     if payload.get("type") == "view_submission":
-        text = command_engine.UNREACHABLE.format(what="/deploy")
+        text = outage.UNREACHABLE.format(what="/deploy")
         return JsonResponse({"response_action": "errors", "errors": {modal.FIELDS[0]: text}})
     return _ack()
 
